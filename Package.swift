@@ -1,0 +1,97 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every CaseHub target shares: Swift 6 language mode plus the upcoming features
+/// the Hummingbird family builds with, so our code stays warning-free as they become default.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "casehub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "casehub", targets: ["casehub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .target(
+            name: "CaseHubCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaseHubStore",
+            dependencies: [
+                "CaseHubCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaseHubServer",
+            dependencies: [
+                "CaseHubCore",
+                "CaseHubStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "casehub",
+            dependencies: [
+                "CaseHubCore",
+                "CaseHubStore",
+                "CaseHubServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubCoreTests",
+            dependencies: ["CaseHubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubStoreTests",
+            dependencies: ["CaseHubCore", "CaseHubStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubServerTests",
+            dependencies: [
+                "CaseHubCore",
+                "CaseHubStore",
+                "CaseHubServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubCLITests",
+            dependencies: ["CaseHubCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,61 @@
+/// Checks a case log entry by entry, in `seq` order, without holding the whole log.
+///
+/// An entry is bad when its `seq` is not the next one (a row removed or inserted), its
+/// `prev_hash` is not the previous entry's hash, its own hash does not match its fields, or
+/// its held content does not match `content_sha256`. After the last entry the case's recorded
+/// head (last `seq` and hash) must match too, which catches a log cut short at its end.
+public struct ChainVerifier: Sendable {
+    public enum Result: Sendable, Equatable {
+        case intact(entries: Int)
+        case broken(firstBadSeq: Int)
+
+        public var json: JSONValue {
+            switch self {
+            case .intact(let entries): ["ok": true, "entries": .int(Int64(entries))]
+            case .broken(let seq): ["ok": false, "first_bad_seq": .int(Int64(seq))]
+            }
+        }
+    }
+
+    private var expectedSeq = 1
+    private var previousHash = HashChain.genesis
+    private var firstBad: Int?
+
+    public init() {}
+
+    /// Feeds the next entry; returns false once the chain is known to be broken.
+    @discardableResult
+    public mutating func check(_ entry: LogEntry) -> Bool {
+        guard firstBad == nil else { return false }
+        guard entry.seq == expectedSeq, entry.prevHash == previousHash, Self.hashMatches(entry), Self.contentMatches(entry) else {
+            firstBad = expectedSeq
+            return false
+        }
+        previousHash = entry.hash
+        expectedSeq += 1
+        return true
+    }
+
+    /// The verdict, given the head the case records (`headSeq` 0 for an empty log).
+    public func finish(headSeq: Int, headHash: String) -> Result {
+        if let firstBad { return .broken(firstBadSeq: firstBad) }
+        let count = expectedSeq - 1
+        if headSeq != count || (count > 0 && headHash != previousHash) {
+            return .broken(firstBadSeq: min(count, headSeq) + 1)
+        }
+        return .intact(entries: count)
+    }
+
+    private static func hashMatches(_ entry: LogEntry) -> Bool {
+        let recomputed = HashChain.entryHash(
+            prevHash: entry.prevHash, seq: entry.seq, at: entry.at, type: entry.type, thread: entry.thread,
+            parentSeq: entry.parentSeq, actor: entry.actor, data: entry.data)
+        return recomputed == entry.hash
+    }
+
+    private static func contentMatches(_ entry: LogEntry) -> Bool {
+        guard let content = entry.content else { return true }
+        guard let parsed = try? content.parsed(), let recorded = entry.data["content_sha256"]?.stringValue else { return false }
+        return HashChain.sha256Hex(parsed.canonicalBytes) == recorded
+    }
+}

@@ -1,0 +1,54 @@
+import Crypto
+
+/// The rules of the case log's hash chain.
+///
+/// `hash = hex(SHA-256(prev_hash ‖ canonical JSON of {actor, at, data, parent_seq, seq, thread, type}))`
+/// where `prev_hash` is the previous entry's hash as 64 lowercase hex characters (64 zeros for
+/// the first entry) and canonical JSON is ``JSONValue/canonicalString``. Redactable content is
+/// covered through `data.content_sha256 = hex(SHA-256(canonical JSON of the content))`.
+public enum HashChain {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// Gives a draft its place in the chain.
+    public static func seal(_ draft: LogDraft, caseId: String, seq: Int, at: String, prevHash: String) -> LogEntry {
+        var data = draft.data
+        if let content = draft.content {
+            data["content_sha256"] = .string(sha256Hex(content.canonicalBytes))
+        }
+        let actor = draft.actor.json
+        let dataValue = JSONValue.object(data)
+        let hash = entryHash(
+            prevHash: prevHash, seq: seq, at: at, type: draft.type.rawValue, thread: draft.thread, parentSeq: draft.parentSeq,
+            actor: actor, data: dataValue)
+        return LogEntry(
+            caseId: caseId, seq: seq, at: at, type: draft.type.rawValue, thread: draft.thread, parentSeq: draft.parentSeq,
+            actor: actor, data: dataValue, content: draft.content, hash: hash, prevHash: prevHash)
+    }
+
+    public static func entryHash(
+        prevHash: String, seq: Int, at: String, type: String, thread: ThreadName?, parentSeq: Int?, actor: JSONValue, data: JSONValue
+    ) -> String {
+        let body: JSONValue = [
+            "actor": actor, "at": .string(at), "data": data, "parent_seq": JSONValue(parentSeq), "seq": .int(Int64(seq)),
+            "thread": JSONValue(thread?.rawValue), "type": .string(type),
+        ]
+        var input = Array(prevHash.utf8)
+        body.write(into: &input)
+        return sha256Hex(input)
+    }
+
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,92 @@
+/// The kinds of entry a case log holds.
+public enum LogEntryType: String, Sendable, CaseIterable {
+    case caseOpened = "case.opened"
+    case participantAdded = "participant.added"
+    case messagePosted = "message.posted"
+    case messageEdited = "message.edited"
+    case messageRedacted = "message.redacted"
+    case messageRelayed = "message.relayed"
+    case messageAcked = "message.acked"
+    case milestoneCreated = "milestone.created"
+    case milestoneReminder = "milestone.reminder"
+    case milestoneDue = "milestone.due"
+    case milestoneOverdue = "milestone.overdue"
+    case milestoneDone = "milestone.done"
+    case milestoneCancelled = "milestone.cancelled"
+    case notificationQueued = "notification.queued"
+    case deliverySucceeded = "delivery.succeeded"
+    case deliveryFailed = "delivery.failed"
+    case deliveryDead = "delivery.dead"
+    case caseClosed = "case.closed"
+}
+
+/// An entry to append to a case log; the store gives it its `seq`, time and hashes.
+public struct LogDraft: Sendable {
+    public var type: LogEntryType
+    public var thread: ThreadName?
+    public var parentSeq: Int?
+    public var actor: Actor
+    public var data: [String: JSONValue]
+    /// Clinical text that a redaction may later erase (message bodies and their data). The
+    /// chain covers its SHA-256 (`content_sha256` in `data`), not the text, so erasing it
+    /// leaves the chain verifiable.
+    public var content: JSONValue?
+
+    public init(type: LogEntryType, thread: ThreadName?, parentSeq: Int?, actor: Actor, data: [String: JSONValue], content: JSONValue? = nil) {
+        self.type = type
+        self.thread = thread
+        self.parentSeq = parentSeq
+        self.actor = actor
+        self.data = data
+        self.content = content
+    }
+}
+
+/// One entry of a case's hash-chained log.
+public struct LogEntry: Sendable, Equatable {
+    public var caseId: String
+    public var seq: Int
+    public var at: String
+    public var type: String
+    public var thread: ThreadName?
+    public var parentSeq: Int?
+    public var actor: JSONValue
+    public var data: JSONValue
+    public var content: JSONValue?
+    public var hash: String
+    public var prevHash: String
+
+    public init(
+        caseId: String, seq: Int, at: String, type: String, thread: ThreadName?, parentSeq: Int?, actor: JSONValue, data: JSONValue,
+        content: JSONValue?, hash: String, prevHash: String
+    ) {
+        self.caseId = caseId
+        self.seq = seq
+        self.at = at
+        self.type = type
+        self.thread = thread
+        self.parentSeq = parentSeq
+        self.actor = actor
+        self.data = data
+        self.content = content
+        self.hash = hash
+        self.prevHash = prevHash
+    }
+
+    /// The entry as the API shows it: the redactable content is merged into `data` while it
+    /// is still held, and `data.redacted` is true once a redaction has erased it.
+    public var json: JSONValue {
+        ["seq": .int(Int64(seq)), "at": .string(at), "type": .string(type), "thread": JSONValue(thread?.rawValue),
+         "parent_seq": JSONValue(parentSeq), "actor": actor, "data": viewData, "hash": .string(hash), "prev_hash": .string(prevHash)]
+    }
+
+    private var viewData: JSONValue {
+        guard case .object(var members)? = try? data.parsed(), members["content_sha256"] != nil else { return data }
+        if case .object(let held)? = try? content?.parsed() {
+            members.merge(held) { _, new in new }
+        } else {
+            members["redacted"] = true
+        }
+        return .object(members)
+    }
+}

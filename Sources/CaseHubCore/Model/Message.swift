@@ -1,0 +1,127 @@
+/// A message in one of a case's threads, as the API shows it now (the log keeps its history).
+public struct Message: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case text, handoff, education
+        case authorizationRequest = "authorization_request"
+        case authorizationDecision = "authorization_decision"
+        case milestone, system
+
+        /// Kinds only the hub writes.
+        public var isHubAuthored: Bool { self == .milestone || self == .system }
+    }
+
+    public enum Priority: String, Sendable, CaseIterable { case routine, urgent }
+
+    public struct Ack: Sendable, Equatable {
+        public var by: String
+        public var at: String
+        public init(by: String, at: String) {
+            self.by = by
+            self.at = at
+        }
+    }
+
+    public var id: String
+    public var caseId: String
+    public var thread: ThreadName
+    public var seq: Int
+    public var author: Actor
+    public var kind: Kind
+    public var body: String
+    public var data: JSONValue
+    public var replyTo: String?
+    public var relayedFrom: String?
+    public var relayNote: String?
+    public var priority: Priority
+    public var requiresAck: Bool
+    public var acks: [Ack]
+    public var createdAt: String
+    public var editedAt: String?
+    public var redacted: Bool
+
+    public init(
+        id: String, caseId: String, thread: ThreadName, seq: Int, author: Actor, kind: Kind, body: String, data: JSONValue,
+        replyTo: String?, relayedFrom: String?, relayNote: String?, priority: Priority, requiresAck: Bool, acks: [Ack],
+        createdAt: String, editedAt: String?, redacted: Bool
+    ) {
+        self.id = id
+        self.caseId = caseId
+        self.thread = thread
+        self.seq = seq
+        self.author = author
+        self.kind = kind
+        self.body = body
+        self.data = data
+        self.replyTo = replyTo
+        self.relayedFrom = relayedFrom
+        self.relayNote = relayNote
+        self.priority = priority
+        self.requiresAck = requiresAck
+        self.acks = acks
+        self.createdAt = createdAt
+        self.editedAt = editedAt
+        self.redacted = redacted
+    }
+
+    public var json: JSONValue {
+        [
+            "id": .string(id), "case_id": .string(caseId), "thread": .string(thread.rawValue), "seq": .int(Int64(seq)),
+            "author": author.json, "kind": .string(kind.rawValue), "body": .string(body), "data": data,
+            "reply_to": JSONValue(replyTo), "relayed_from": JSONValue(relayedFrom), "relay_note": JSONValue(relayNote),
+            "priority": .string(priority.rawValue), "requires_ack": .bool(requiresAck),
+            "acks": .array(acks.map { ["by": .string($0.by), "at": .string($0.at)] }),
+            "created_at": .string(createdAt), "edited_at": JSONValue(editedAt), "redacted": .bool(redacted),
+        ]
+    }
+}
+
+/// A message a caller asks to post, already validated.
+public struct NewMessage: Sendable {
+    public var body: String
+    public var kind: Message.Kind
+    public var data: JSONValue
+    public var replyTo: String?
+    public var priority: Message.Priority
+    public var requiresAck: Bool
+
+    public init(body: String, kind: Message.Kind, data: JSONValue, replyTo: String?, priority: Message.Priority, requiresAck: Bool) {
+        self.body = body
+        self.kind = kind
+        self.data = data
+        self.replyTo = replyTo
+        self.priority = priority
+        self.requiresAck = requiresAck
+    }
+}
+
+/// A page of a thread's messages, ascending by `seq`.
+public struct MessagePage: Sendable {
+    public var messages: [Message]
+    public var hasMore: Bool
+    public init(messages: [Message], hasMore: Bool) {
+        self.messages = messages
+        self.hasMore = hasMore
+    }
+}
+
+/// One thread as the thread list shows it to one caller.
+public struct ThreadSummary: Sendable {
+    public var name: ThreadName
+    public var messageCount: Int
+    public var lastMessage: Message?
+    public var unread: Int
+
+    public init(name: ThreadName, messageCount: Int, lastMessage: Message?, unread: Int) {
+        self.name = name
+        self.messageCount = messageCount
+        self.lastMessage = lastMessage
+        self.unread = unread
+    }
+
+    public var json: JSONValue {
+        [
+            "name": .string(name.rawValue), "message_count": .int(Int64(messageCount)),
+            "last_message": lastMessage?.json ?? .null, "unread": .int(Int64(unread)),
+        ]
+    }
+}

@@ -1,0 +1,45 @@
+/// A person taking part in a case: the patient, a family member, a PPA, a payer officer or
+/// the case manager. Each holds a token that reaches this case with the role's access.
+public struct Participant: Sendable, Equatable {
+    public var id: String
+    public var caseId: String
+    public var role: Role
+    public var name: String
+    public var email: String?
+    public var locale: String
+    public var createdAt: String
+
+    public init(id: String, caseId: String, role: Role, name: String, email: String?, locale: String, createdAt: String) {
+        self.id = id
+        self.caseId = caseId
+        self.role = role
+        self.name = name
+        self.email = email
+        self.locale = locale
+        self.createdAt = createdAt
+    }
+
+    public var json: JSONValue {
+        [
+            "id": .string(id), "case_id": .string(caseId), "role": .string(role.rawValue), "name": .string(name),
+            "email": JSONValue(email), "locale": .string(locale), "created_at": .string(createdAt),
+        ]
+    }
+
+    /// Locales with templates; `id` (Bahasa Indonesia) is the default.
+    public static let locales = ["id", "en"]
+}
+
+public struct NewParticipant: Sendable {
+    public var role: Role
+    public var name: String
+    public var email: String?
+    public var locale: String
+
+    public init(role: Role, name: String, email: String?, locale: String) {
+        self.role = role
+        self.name = name
+        self.email = email
+        self.locale = locale
+    }
+}

@@ -1,0 +1,151 @@
+import CaseHubCore
+import Foundation
+import Logging
+import Yams
+
+extension HubConfiguration {
+    /// The file read when neither `--config` nor `CASEHUB_CONFIG` names one.
+    public static let defaultFile = "config/casehub.yaml"
+
+    /// Reads the YAML file (when given or present at the default place), then applies the
+    /// `CASEHUB_*` environment variables over it.
+    ///
+    /// - Parameter file: a file the operator named; it must exist.
+    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError) -> HubConfiguration {
+        var configuration = HubConfiguration()
+        let named = file ?? environment["CASEHUB_CONFIG"]
+        let path = named ?? defaultFile
+        if FileManager.default.fileExists(atPath: path) {
+            try configuration.apply(yamlFile: path)
+        } else if named != nil {
+            throw ConfigurationError(key: "config", "no file at \(path)")
+        }
+        try configuration.apply(environment: environment)
+        return configuration
+    }
+
+    mutating func apply(yamlFile path: String) throws(ConfigurationError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(key: "config", "cannot read \(path): \(error.localizedDescription)")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "config", "\(path) is not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard case .mapping(let mapping) = root else {
+            throw ConfigurationError(key: "config", "\(path) must be a mapping of keys to values")
+        }
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw ConfigurationError(key: "config", "a key in \(path) is not a string") }
+            try apply(key: key, yaml: value)
+        }
+    }
+
+    private mutating func apply(key: String, yaml value: Node) throws(ConfigurationError) {
+        if value.null != nil, ["smtp_url"].contains(key) {
+            smtpURL = nil
+            return
+        }
+        switch key {
+        case "host": host = try Self.string(value, key)
+        case "port": port = try Self.port(value.int, key)
+        case "database_url": database = try DatabaseLocation(url: Self.string(value, key))
+        case "smtp_url": smtpURL = try Self.smtpURL(Self.string(value, key))
+        case "smtp_from": smtpFrom = try Self.string(value, key)
+        case "webhook_allow_private":
+            guard let flag = value.bool else { throw ConfigurationError(key: key, "must be true or false") }
+            webhookAllowPrivate = flag
+        case "retry_schedule": retrySchedule = try Self.retrySchedule(Self.string(value, key), key)
+        case "public_url": publicURL = try Self.string(value, key)
+        case "log_level": logLevel = try Self.logLevel(Self.string(value, key), key)
+        case "access":
+            guard case .mapping(let roles) = value else {
+                throw ConfigurationError(key: key, "must map roles to lists of threads")
+            }
+            for (roleNode, threadsNode) in roles {
+                let roleName = roleNode.string ?? ""
+                let path = "access.\(roleName)"
+                guard case .sequence(let items) = threadsNode else { throw ConfigurationError(key: path, "must be a list of threads") }
+                try setAccess(roleName, threads: items.map { $0.string ?? "" }, key: path)
+            }
+        default:
+            throw ConfigurationError(key: key, "unknown key")
+        }
+    }
+
+    mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        for (name, value) in environment where name.hasPrefix("CASEHUB_") {
+            switch name {
+            case "CASEHUB_HOST": host = value
+            case "CASEHUB_PORT": port = try Self.port(Int(value), name)
+            case "CASEHUB_DATABASE_URL": database = try DatabaseLocation(url: value)
+            case "CASEHUB_SMTP_URL": smtpURL = value.isEmpty ? nil : try Self.smtpURL(value)
+            case "CASEHUB_SMTP_FROM": smtpFrom = value
+            case "CASEHUB_WEBHOOK_ALLOW_PRIVATE":
+                guard let flag = Bool(value.lowercased()) else { throw ConfigurationError(key: name, "must be true or false") }
+                webhookAllowPrivate = flag
+            case "CASEHUB_RETRY_SCHEDULE": retrySchedule = try Self.retrySchedule(value, name)
+            case "CASEHUB_PUBLIC_URL": publicURL = value
+            case "CASEHUB_LOG_LEVEL": logLevel = try Self.logLevel(value, name)
+            default:
+                if name.hasPrefix("CASEHUB_ACCESS_") {
+                    let role = name.dropFirst("CASEHUB_ACCESS_".count).lowercased()
+                    let threads = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    try setAccess(role, threads: threads, key: name)
+                }
+            // Other CASEHUB_* names (CASEHUB_CONFIG, test settings) are not configuration keys.
+            }
+        }
+    }
+
+    private mutating func setAccess(_ roleName: String, threads: [String], key: String) throws(ConfigurationError) {
+        guard let role = Role(rawValue: roleName), role != .admin else {
+            throw ConfigurationError(key: key, "'\(roleName)' is not a participant role (\(Role.participantRoles.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var set = Set<ThreadName>()
+        for name in threads where !name.isEmpty {
+            guard let thread = ThreadName(rawValue: name) else {
+                throw ConfigurationError(key: key, "'\(name)' is not a thread (patient, family, ppa, payer)")
+            }
+            set.insert(thread)
+        }
+        access.set(set, for: role)
+    }
+
+    private static func string(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+        guard case .scalar = node, let text = node.string else { throw ConfigurationError(key: key, "must be a string") }
+        return text
+    }
+
+    private static func port(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
+        guard let value, (0...65535).contains(value) else { throw ConfigurationError(key: key, "must be a port number from 0 to 65535") }
+        return value
+    }
+
+    private static func smtpURL(_ value: String) throws(ConfigurationError) -> String {
+        guard value.hasPrefix("smtp://") || value.hasPrefix("smtps://") else {
+            throw ConfigurationError(key: "smtp_url", "'\(value)' is neither smtp://host:port nor smtps://host:port")
+        }
+        return value
+    }
+
+    private static func retrySchedule(_ value: String, _ key: String) throws(ConfigurationError) -> [Duration] {
+        guard let schedule = RetrySchedule.parse(value) else {
+            throw ConfigurationError(key: key, "'\(value)' is not a comma-separated list of delays such as 5s,5m,30m,2h")
+        }
+        return schedule
+    }
+
+    private static func logLevel(_ value: String, _ key: String) throws(ConfigurationError) -> Logger.Level {
+        guard let level = Logger.Level(rawValue: value.lowercased()) else {
+            throw ConfigurationError(key: key, "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+}

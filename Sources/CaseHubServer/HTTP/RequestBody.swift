@@ -1,0 +1,113 @@
+import CaseHubCore
+import Foundation
+import Hummingbird
+
+/// A request's JSON object, with getters that name the offending field when a value is
+/// missing or of the wrong type (the API's promise for 400 answers).
+struct RequestBody {
+    let members: [String: JSONValue]
+    /// Field names are reported with this prefix (for nested objects such as `patient.`).
+    let path: String
+
+    init(members: [String: JSONValue], path: String = "") {
+        self.members = members
+        self.path = path
+    }
+
+    /// Reads the whole body: 415 for a non-JSON content type, 413 above the size limit, 400
+    /// when it is not a JSON object in UTF-8.
+    static func read(_ request: Request, context: some RequestContext) async throws -> RequestBody {
+        if let contentType = request.headers[.contentType] {
+            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
+                throw CaseHubError.unsupportedMediaType("the body must be application/json, not \(mediaType)")
+            }
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(Array(buffer.readableBytesView))
+        } catch {
+            throw CaseHubError.invalidRequest("body: \(error)")
+        }
+        guard case .object(let members) = document else { throw CaseHubError.invalidRequest(field: "body", "must be a JSON object") }
+        return RequestBody(members: members)
+    }
+
+    private func name(_ key: String) -> String { path + key }
+
+    func string(_ key: String, maxLength: Int = 1 << 20) throws -> String {
+        guard let value = try optionalString(key, maxLength: maxLength) else {
+            throw CaseHubError.invalidRequest(field: name(key), "is required")
+        }
+        return value
+    }
+
+    func nonEmptyString(_ key: String, maxLength: Int = 1 << 20) throws -> String {
+        let value = try string(key, maxLength: maxLength)
+        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CaseHubError.invalidRequest(field: name(key), "must not be empty")
+        }
+        return value
+    }
+
+    func optionalString(_ key: String, maxLength: Int = 1 << 20) throws -> String? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .string(let value)?:
+            guard value.utf8.count <= maxLength else {
+                throw CaseHubError.invalidRequest(field: name(key), "is longer than \(maxLength) bytes")
+            }
+            return value
+        default: throw CaseHubError.invalidRequest(field: name(key), "must be a string")
+        }
+    }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        default: throw CaseHubError.invalidRequest(field: name(key), "must be true or false")
+        }
+    }
+
+    func int(_ key: String) throws -> Int {
+        switch members[key] {
+        case nil, .null?: throw CaseHubError.invalidRequest(field: name(key), "is required")
+        case .int(let value)?: return Int(value)
+        default: throw CaseHubError.invalidRequest(field: name(key), "must be an integer")
+        }
+    }
+
+    /// An enum value given by its raw string, or `defaultValue` when absent.
+    func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T? = nil) throws -> T where T.RawValue == String {
+        guard let raw = try optionalString(key) else {
+            guard let defaultValue else { throw CaseHubError.invalidRequest(field: name(key), "is required") }
+            return defaultValue
+        }
+        guard let value = T(rawValue: raw) else {
+            throw CaseHubError.invalidRequest(field: name(key), "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    func object(_ key: String) throws -> RequestBody {
+        guard let value = try optionalObject(key) else { throw CaseHubError.invalidRequest(field: name(key), "is required") }
+        return value
+    }
+
+    func optionalObject(_ key: String) throws -> RequestBody? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .object(let nested)?: return RequestBody(members: nested, path: name(key) + ".")
+        default: throw CaseHubError.invalidRequest(field: name(key), "must be an object")
+        }
+    }
+
+    var json: JSONValue { .object(members) }
+}

@@ -1,0 +1,49 @@
+import CaseHubCore
+import CaseHubStore
+import Hummingbird
+
+extension HubAPI {
+    func registerCases(on v1: RouterGroup<HubRequestContext>) {
+        v1.post("cases") { request, context in
+            try require([.admin, .caseManager], context, to: "open cases")
+            let body = try await RequestBody.read(request, context: context)
+            let created = try await store.createCase(Self.newCase(from: body), by: context.caller())
+            return Response.json(created.json, status: .created)
+        }
+
+        v1.get("cases") { request, context in
+            let status = try request.queryString("status").map { raw -> Case.Status in
+                guard let status = Case.Status(rawValue: raw) else { throw CaseHubError.invalidRequest(field: "status", "must be open or closed") }
+                return status
+            }
+            let limit = try request.queryInt("limit", in: 1...200) ?? 50
+            let page = try await store.listCases(
+                CaseQuery(status: status, limit: limit, after: request.queryString("cursor")), for: context.caller())
+            return Response.json(["cases": .array(page.cases.map(\.json)), "next_cursor": JSONValue(page.nextAfter)])
+        }
+
+        v1.get("cases/:case") { _, context in
+            Response.json(try await visibleCase(context).json)
+        }
+
+        v1.post("cases/:case/close") { _, context in
+            let caseValue = try await visibleCase(context)
+            try require([.admin, .caseManager], context, to: "close a case")
+            let closed = try await store.closeCase(id: caseValue.id, by: context.caller().actor(in: caseValue.id))
+            return Response.json(closed.json)
+        }
+    }
+
+    static func newCase(from body: RequestBody) throws -> NewCase {
+        let mrn = try body.nonEmptyString("mrn", maxLength: 64)
+        let patient = try body.object("patient")
+        _ = try patient.nonEmptyString("name", maxLength: 200)
+        var payer = JSONValue.null
+        if let payerBody = try body.optionalObject("payer") {
+            _ = try payerBody.nonEmptyString("name", maxLength: 200)
+            _ = try payerBody.optionalString("member_id", maxLength: 64)
+            payer = payerBody.json
+        }
+        return NewCase(mrn: mrn, patient: patient.json, payer: payer)
+    }
+}

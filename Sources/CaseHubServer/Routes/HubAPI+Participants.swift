@@ -1,0 +1,44 @@
+import CaseHubCore
+import CaseHubStore
+import Hummingbird
+
+extension HubAPI {
+    func registerParticipants(on v1: RouterGroup<HubRequestContext>) {
+        v1.post("cases/:case/participants") { request, context in
+            let caseValue = try await visibleCase(context)
+            try require([.admin, .caseManager], context, to: "add participants")
+            let body = try await RequestBody.read(request, context: context)
+            let role: Role = try body.choice("role")
+            guard role != .admin else {
+                throw CaseHubError.invalidRequest(field: "role", "admin tokens are issued with `casehub token issue`, not per case")
+            }
+            let email = try body.optionalString("email", maxLength: 254)
+            if let email, !Self.looksLikeEmail(email) {
+                throw CaseHubError.invalidRequest(field: "email", "'\(email)' is not an e-mail address")
+            }
+            let locale = try body.optionalString("locale") ?? "id"
+            guard Participant.locales.contains(locale) else {
+                throw CaseHubError.invalidRequest(field: "locale", "must be one of \(Participant.locales.joined(separator: ", "))")
+            }
+            let new = NewParticipant(role: role, name: try body.nonEmptyString("name", maxLength: 200), email: email, locale: locale)
+            let token = Token.make()
+            let participant = try await store.addParticipant(
+                new, caseId: caseValue.id, tokenHash: Token.hash(token), by: context.caller().actor(in: caseValue.id))
+            return Response.json(["participant": participant.json, "token": .string(token)], status: .created)
+        }
+
+        v1.get("cases/:case/participants") { _, context in
+            let caseValue = try await visibleCase(context)
+            try require([.admin, .caseManager], context, to: "list participants")
+            let participants = try await store.participants(caseId: caseValue.id)
+            return Response.json(["participants": .array(participants.map(\.json))])
+        }
+    }
+
+    /// A plain shape check (one `@`, a dot in the domain, no spaces); delivery proves the rest.
+    static func looksLikeEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+            && !text.contains(where: { $0.isWhitespace || $0.isNewline })
+    }
+}

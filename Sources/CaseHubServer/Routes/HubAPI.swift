@@ -1,0 +1,19 @@
+import CaseHubCore
+import CaseHubStore
+import Hummingbird
+import Logging
+
+/// The `/v1` API: each feature's routes live in an extension beside this file.
+struct HubAPI: Sendable {
+    let store: any Store
+    let policy: AccessPolicy
+
+    func register(on router: Router<HubRequestContext>) {
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
+        registerCases(on: v1)
+        registerParticipants(on: v1)
+        registerThreads(on: v1)
+        registerMessages(on: v1)
+        registerLog(on: v1)
+    }
+}

@@ -1,0 +1,39 @@
+import CaseHubCore
+import CaseHubStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// Unauthenticated operational endpoints: liveness, readiness and the API description.
+enum OperationsRoutes {
+    static func register(on router: Router<HubRequestContext>, store: any Store) {
+        router.get("healthz") { _, _ in
+            Response.json(["status": "ok"])
+        }
+
+        router.get("readyz") { _, context in
+            do {
+                try await store.ping()
+                return Response.json(["status": "ready"])
+            } catch {
+                context.logger.warning("store is not answering", metadata: ["error": "\(error)"])
+                return Response.error(status: .serviceUnavailable, code: "unavailable", message: "the store is not answering")
+            }
+        }
+
+        let document = openAPIDocument
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
+    }
+
+    /// The OpenAPI 3.1 document shipped with the server (`Resources/openapi.json`).
+    static let openAPIDocument: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json", subdirectory: "Resources"),
+            let data = try? Data(contentsOf: url)
+        else { return Array(#"{"error": {"code": "not_found", "message": "openapi.json is missing from this build"}}"#.utf8) }
+        return Array(data)
+    }()
+}

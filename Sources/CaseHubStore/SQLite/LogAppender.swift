@@ -1,0 +1,48 @@
+import CaseHubCore
+import GRDB
+
+/// Appends entries to one case's log inside a write transaction, keeping the case's head
+/// (last `seq` and hash) in step. Create one per command, append, then call `finish()`.
+struct LogAppender {
+    let caseId: String
+    let status: Case.Status
+    private(set) var seq: Int
+    private(set) var hash: String
+    private let db: Database
+
+    init(caseId: String, db: Database) throws {
+        guard let head = try db.row("SELECT status, log_seq, log_hash FROM cases WHERE id = ?", [caseId]) else {
+            throw CaseHubError.caseNotFound
+        }
+        self.caseId = caseId
+        self.status = Case.Status(rawValue: head[0]) ?? .open
+        self.seq = head[1]
+        self.hash = head[2]
+        self.db = db
+    }
+
+    func requireOpen() throws {
+        guard status == .open else { throw CaseHubError.caseClosed }
+    }
+
+    @discardableResult
+    mutating func append(_ draft: LogDraft, at: String) throws -> LogEntry {
+        let entry = HashChain.seal(draft, caseId: caseId, seq: seq + 1, at: at, prevHash: hash)
+        try db.run(
+            """
+            INSERT INTO log_entries (case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                caseId, entry.seq, entry.at, entry.type, entry.thread?.rawValue, entry.parentSeq, entry.actor.canonicalString,
+                entry.data.canonicalString, entry.content?.canonicalString, entry.hash, entry.prevHash,
+            ])
+        seq = entry.seq
+        hash = entry.hash
+        return entry
+    }
+
+    func finish() throws {
+        try db.run("UPDATE cases SET log_seq = ?, log_hash = ? WHERE id = ?", [seq, hash, caseId])
+    }
+}

@@ -1,0 +1,140 @@
+import CaseHubCore
+import GRDB
+
+extension SQLiteStore {
+    public func createCase(_ new: NewCase, by principal: Principal) async throws -> Case {
+        try await write { db in
+            let now = Timestamp.now()
+            let created = Case(
+                id: Identifier.make(), mrn: new.mrn, patient: new.patient, payer: new.payer, status: .open, createdAt: now, closedAt: nil)
+            try db.run(
+                """
+                INSERT INTO cases (id, mrn, patient, payer, status, created_at, closed_at, log_seq, log_hash)
+                VALUES (?, ?, ?, ?, 'open', ?, NULL, 0, ?)
+                """,
+                [created.id, created.mrn, created.patient.canonicalString, created.payer.canonicalString, now, HashChain.genesis])
+            var log = try LogAppender(caseId: created.id, db: db)
+            let actor = principal.actor(in: created.id)
+            let opened = try log.append(
+                LogDraft(
+                    type: .caseOpened, thread: nil, parentSeq: nil, actor: actor,
+                    data: ["case_id": .string(created.id), "mrn": .string(created.mrn)],
+                    content: ["patient": created.patient, "payer": created.payer]),
+                at: now)
+            // A case manager who opens a case takes part in it with the same token.
+            if principal.role == .caseManager {
+                let profile = try db.row("SELECT email, locale FROM participants WHERE token_id = ? LIMIT 1", [principal.tokenId])
+                let participant = Participant(
+                    id: Identifier.make(), caseId: created.id, role: .caseManager, name: principal.name, email: profile?["email"],
+                    locale: profile?["locale"] ?? "id", createdAt: now)
+                try Self.insert(participant, tokenId: principal.tokenId, db: db)
+                try log.append(Self.participantAddedDraft(participant, parentSeq: opened.seq, actor: actor), at: now)
+            }
+            try log.finish()
+            return created
+        }
+    }
+
+    public func listCases(_ query: CaseQuery, for principal: Principal) async throws -> CasePage {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if !principal.isAdmin {
+            conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ?)")
+            arguments += [principal.tokenId]
+        }
+        if let status = query.status {
+            conditions.append("status = ?")
+            arguments += [status.rawValue]
+        }
+        if let after = query.after {
+            conditions.append("id < ?")
+            arguments += [after]
+        }
+        arguments += [query.limit + 1]
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT * FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
+        let boundArguments = arguments
+        return try await read { db in
+            let rows = try db.rows(sql, boundArguments)
+            let cases = rows.prefix(query.limit).map(Self.caseValue)
+            return CasePage(cases: Array(cases), nextAfter: rows.count > query.limit ? cases.last?.id : nil)
+        }
+    }
+
+    public func getCase(id: String) async throws -> Case? {
+        try await read { db in try db.row("SELECT * FROM cases WHERE id = ?", [id]).map(Self.caseValue) }
+    }
+
+    public func closeCase(id: String, by actor: Actor) async throws -> Case {
+        try await write { db in
+            var log = try LogAppender(caseId: id, db: db)
+            if log.status == .open {
+                let now = Timestamp.now()
+                try db.run("UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ?", [now, id])
+                try log.append(LogDraft(type: .caseClosed, thread: nil, parentSeq: nil, actor: actor, data: ["case_id": .string(id)]), at: now)
+                try log.finish()
+            }
+            return try db.row("SELECT * FROM cases WHERE id = ?", [id]).map(Self.caseValue)!
+        }
+    }
+
+    public func addParticipant(_ new: NewParticipant, caseId: String, tokenHash: String, by actor: Actor) async throws -> Participant {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            let now = Timestamp.now()
+            let tokenId = Identifier.make()
+            try db.run(
+                "INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
+                [tokenId, tokenHash, new.role.rawValue, new.name, now])
+            let participant = Participant(
+                id: Identifier.make(), caseId: caseId, role: new.role, name: new.name, email: new.email, locale: new.locale, createdAt: now)
+            try Self.insert(participant, tokenId: tokenId, db: db)
+            try log.append(Self.participantAddedDraft(participant, parentSeq: 1, actor: actor), at: now)
+            try log.finish()
+            return participant
+        }
+    }
+
+    public func participants(caseId: String) async throws -> [Participant] {
+        try await read { db in
+            try db.rows("SELECT * FROM participants WHERE case_id = ? ORDER BY id", [caseId]).map(Self.participantValue)
+        }
+    }
+
+    static func insert(_ participant: Participant, tokenId: String, db: Database) throws {
+        try db.run(
+            """
+            INSERT INTO participants (id, case_id, token_id, role, name, email, locale, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                participant.id, participant.caseId, tokenId, participant.role.rawValue, participant.name, participant.email,
+                participant.locale, participant.createdAt,
+            ])
+    }
+
+    /// Name, role and locale are recorded in the chain; the e-mail address is personal data
+    /// and kept as redactable content.
+    static func participantAddedDraft(_ participant: Participant, parentSeq: Int, actor: Actor) -> LogDraft {
+        LogDraft(
+            type: .participantAdded, thread: nil, parentSeq: parentSeq, actor: actor,
+            data: [
+                "participant_id": .string(participant.id), "role": .string(participant.role.rawValue),
+                "name": .string(participant.name), "locale": .string(participant.locale),
+            ],
+            content: participant.email.map { ["email": .string($0)] })
+    }
+
+    static func caseValue(_ row: Row) -> Case {
+        Case(
+            id: row["id"], mrn: row["mrn"], patient: .canonical(row["patient"]), payer: .canonical(row["payer"]),
+            status: Case.Status(rawValue: row["status"]) ?? .open, createdAt: row["created_at"], closedAt: row["closed_at"])
+    }
+
+    static func participantValue(_ row: Row) -> Participant {
+        Participant(
+            id: row["id"], caseId: row["case_id"], role: Role(rawValue: row["role"]) ?? .family, name: row["name"],
+            email: row["email"], locale: row["locale"], createdAt: row["created_at"])
+    }
+}

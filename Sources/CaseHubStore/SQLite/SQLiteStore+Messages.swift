@@ -1,0 +1,254 @@
+import CaseHubCore
+import GRDB
+
+extension SQLiteStore {
+    public func postMessage(
+        _ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?
+    ) async throws -> PostOutcome {
+        try await write { db in
+            let nowMillis = Timestamp.nowMillis()
+            if let idempotency, let earlier = try Self.rememberedMessage(for: idempotency, nowMillis: nowMillis, db: db) {
+                return .replayed(earlier)
+            }
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            var parentSeq: Int?
+            if let replyTo = new.replyTo {
+                guard let parent = try Self.loadMessage(caseId: caseId, id: replyTo, db: db), parent.thread == thread else {
+                    throw CaseHubError.invalidRequest(field: "reply_to", "no such message in this thread")
+                }
+                parentSeq = parent.seq
+            }
+            let message = try Self.insertMessage(
+                new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
+                relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
+            try log.finish()
+            if let idempotency {
+                try db.run(
+                    "INSERT OR REPLACE INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)",
+                    [idempotency.tokenId, idempotency.key, message.id, Int64(nowMillis)])
+            }
+            return .created(message)
+        }
+    }
+
+    public func message(caseId: String, id: String) async throws -> Message? {
+        try await read { db in try Self.loadMessage(caseId: caseId, id: id, db: db) }
+    }
+
+    public func messages(caseId: String, thread: ThreadName, query: MessageQuery) async throws -> MessagePage {
+        try await read { db in
+            let lower = query.after ?? 0
+            let upper = query.before ?? Int.max
+            if query.after == nil, query.before != nil {
+                // Scrolling back from `before`: the newest `limit` messages below it.
+                let rows = try db.rows(
+                    "SELECT * FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    [caseId, thread.rawValue, upper, query.limit + 1])
+                let page = rows.prefix(query.limit).reversed().map(Self.messageValue)
+                return MessagePage(messages: page, hasMore: rows.count > query.limit)
+            }
+            let rows = try db.rows(
+                "SELECT * FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                [caseId, thread.rawValue, lower, upper, query.limit + 1])
+            return MessagePage(messages: rows.prefix(query.limit).map(Self.messageValue), hasMore: rows.count > query.limit)
+        }
+    }
+
+    public func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
+            guard message.author.id == actor.id else { throw CaseHubError.forbidden("only the author may edit a message") }
+            guard !message.redacted else { throw CaseHubError.conflict("the message has been redacted") }
+            let now = Timestamp.now()
+            try log.append(
+                LogDraft(
+                    type: .messageEdited, thread: message.thread, parentSeq: message.seq, actor: actor,
+                    data: ["message_id": .string(id)], content: ["body": .string(body)]),
+                at: now)
+            try log.finish()
+            try db.run("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", [body, now, id])
+            message.body = body
+            message.editedAt = now
+            return message
+        }
+    }
+
+    public func redactMessage(caseId: String, id: String, by actor: Actor, reason: String?) async throws -> Message {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
+            guard !message.redacted else { return message }
+            var data: [String: JSONValue] = ["message_id": .string(id)]
+            if let reason { data["reason"] = .string(reason) }
+            try log.append(
+                LogDraft(type: .messageRedacted, thread: message.thread, parentSeq: message.seq, actor: actor, data: data),
+                at: Timestamp.now())
+            try log.finish()
+            // Erase the text everywhere it is held; the chain keeps only its digest.
+            try db.run("UPDATE messages SET body = '', data = '{}', redacted = 1 WHERE id = ?", [id])
+            try db.run(
+                "UPDATE log_entries SET content = NULL WHERE case_id = ? AND (seq = ? OR (parent_seq = ? AND type = ?))",
+                [caseId, message.seq, message.seq, LogEntryType.messageEdited.rawValue])
+            message.body = ""
+            message.data = [:]
+            message.redacted = true
+            return message
+        }
+    }
+
+    public func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            let source = try Self.requireMessage(caseId: caseId, id: id, db: db)
+            guard !source.redacted else { throw CaseHubError.conflict("the message has been redacted") }
+            guard source.thread != thread else { throw CaseHubError.invalidRequest(field: "to", "the message is already in that thread") }
+            let now = Timestamp.now()
+            let copyId = Identifier.make()
+            let relayed = try log.append(
+                LogDraft(
+                    type: .messageRelayed, thread: source.thread, parentSeq: source.seq, actor: actor,
+                    data: ["message_id": .string(source.id), "to": .string(thread.rawValue), "relayed_message_id": .string(copyId)],
+                    content: note.map { ["note": .string($0)] }),
+                at: now)
+            let copy = NewMessage(
+                body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority,
+                requiresAck: source.requiresAck)
+            let message = try Self.insertMessage(
+                copy, id: copyId, caseId: caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
+                relayNote: note, at: now, log: &log, db: db)
+            try log.finish()
+            return message
+        }
+    }
+
+    public func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            try log.requireOpen()
+            var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
+            guard !message.redacted else { throw CaseHubError.conflict("the message has been redacted") }
+            guard !message.acks.contains(where: { $0.by == actor.id }) else { return message }
+            let now = Timestamp.now()
+            try log.append(
+                LogDraft(type: .messageAcked, thread: message.thread, parentSeq: message.seq, actor: actor, data: ["message_id": .string(id)]),
+                at: now)
+            try log.finish()
+            message.acks.append(Message.Ack(by: actor.id, at: now))
+            try db.run("UPDATE messages SET acks = ? WHERE id = ?", [Self.acksJSON(message.acks), id])
+            return message
+        }
+    }
+
+    public func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws {
+        try await write { db in
+            try db.run(
+                """
+                INSERT INTO read_markers (reader_id, case_id, thread, up_to_seq) VALUES (?, ?, ?, ?)
+                ON CONFLICT (reader_id, case_id, thread) DO UPDATE SET up_to_seq = max(up_to_seq, excluded.up_to_seq)
+                """,
+                [readerId, caseId, thread.rawValue, upToSeq])
+        }
+    }
+
+    public func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary] {
+        try await read { db in
+            try threads.map { thread in
+                let count = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM messages WHERE case_id = ? AND thread = ?"),
+                    arguments: [caseId, thread.rawValue]) ?? 0
+                let last = try db.row(
+                    "SELECT * FROM messages WHERE case_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1", [caseId, thread.rawValue])
+                let readUpTo = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
+                    arguments: [readerId, caseId, thread.rawValue]) ?? 0
+                // Unread: others' messages after the reader's marker that still have content.
+                let unread = try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT count(*) FROM messages
+                            WHERE case_id = ? AND thread = ? AND seq > ? AND author_id != ? AND redacted = 0
+                            """),
+                    arguments: [caseId, thread.rawValue, readUpTo, readerId]) ?? 0
+                return ThreadSummary(name: thread, messageCount: count, lastMessage: last.map(Self.messageValue), unread: unread)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Appends the `message.posted` entry and stores the message with that entry's `seq`.
+    static func insertMessage(
+        _ new: NewMessage, id: String, caseId: String, thread: ThreadName, author: Actor, parentSeq: Int?, relayedFrom: String?,
+        relayNote: String?, at: String, log: inout LogAppender, db: Database
+    ) throws -> Message {
+        let entry = try log.append(
+            LogDraft(
+                type: .messagePosted, thread: thread, parentSeq: parentSeq, actor: author,
+                data: [
+                    "message_id": .string(id), "kind": .string(new.kind.rawValue), "priority": .string(new.priority.rawValue),
+                    "requires_ack": .bool(new.requiresAck), "reply_to": JSONValue(new.replyTo), "relayed_from": JSONValue(relayedFrom),
+                ],
+                content: ["body": .string(new.body), "data": new.data]),
+            at: at)
+        let message = Message(
+            id: id, caseId: caseId, thread: thread, seq: entry.seq, author: author, kind: new.kind, body: new.body, data: new.data,
+            replyTo: new.replyTo, relayedFrom: relayedFrom, relayNote: relayNote, priority: new.priority, requiresAck: new.requiresAck,
+            acks: [], createdAt: at, editedAt: nil, redacted: false)
+        try db.run(
+            """
+            INSERT INTO messages (id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to,
+                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0)
+            """,
+            [
+                id, caseId, thread.rawValue, entry.seq, author.id, author.role, author.name, new.kind.rawValue, new.body,
+                new.data.canonicalString, new.replyTo, relayedFrom, relayNote, new.priority.rawValue, new.requiresAck, at,
+            ])
+        return message
+    }
+
+    static func rememberedMessage(for key: IdempotencyKey, nowMillis: UInt64, db: Database) throws -> Message? {
+        guard
+            let row = try db.row(
+                "SELECT message_id FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_ms > ?",
+                [key.tokenId, key.key, Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
+        else { return nil }
+        return try db.row("SELECT * FROM messages WHERE id = ?", [row[0] as String]).map(messageValue)
+    }
+
+    static func loadMessage(caseId: String, id: String, db: Database) throws -> Message? {
+        try db.row("SELECT * FROM messages WHERE id = ? AND case_id = ?", [id, caseId]).map(messageValue)
+    }
+
+    static func requireMessage(caseId: String, id: String, db: Database) throws -> Message {
+        guard let message = try loadMessage(caseId: caseId, id: id, db: db) else { throw CaseHubError.messageNotFound }
+        return message
+    }
+
+    static func acksJSON(_ acks: [Message.Ack]) -> String {
+        JSONValue.array(acks.map { ["by": .string($0.by), "at": .string($0.at)] }).canonicalString
+    }
+
+    static func messageValue(_ row: Row) -> Message {
+        let acksText: String = row["acks"]
+        var acks: [Message.Ack] = []
+        if acksText != "[]", case .array(let items)? = try? JSONValue.parse(acksText) {
+            acks = items.compactMap { item in
+                guard let by = item["by"]?.stringValue, let at = item["at"]?.stringValue else { return nil }
+                return Message.Ack(by: by, at: at)
+            }
+        }
+        return Message(
+            id: row["id"], caseId: row["case_id"], thread: ThreadName(rawValue: row["thread"]) ?? .patient, seq: row["seq"],
+            author: Actor(id: row["author_id"], role: row["author_role"], name: row["author_name"]),
+            kind: Message.Kind(rawValue: row["kind"]) ?? .text, body: row["body"], data: .canonical(row["data"]),
+            replyTo: row["reply_to"], relayedFrom: row["relayed_from"], relayNote: row["relay_note"],
+            priority: Message.Priority(rawValue: row["priority"]) ?? .routine, requiresAck: row["requires_ack"], acks: acks,
+            createdAt: row["created_at"], editedAt: row["edited_at"], redacted: row["redacted"])
+    }
+}

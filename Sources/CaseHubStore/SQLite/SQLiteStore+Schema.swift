@@ -1,0 +1,97 @@
+import GRDB
+
+extension SQLiteStore {
+    /// The schema's versions, applied in order and recorded in `grdb_migrations`.
+    /// Never edit a shipped migration: add the next one.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-cases-messages-log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE tokens (
+                        id TEXT PRIMARY KEY,
+                        hash TEXT NOT NULL UNIQUE,   -- SHA-256 of the token; the token itself is never stored
+                        role TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        revoked_at TEXT
+                    );
+                    CREATE TABLE cases (
+                        id TEXT PRIMARY KEY,
+                        mrn TEXT NOT NULL,
+                        patient TEXT NOT NULL,       -- canonical JSON
+                        payer TEXT NOT NULL,         -- canonical JSON, 'null' when none
+                        status TEXT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        closed_at TEXT,
+                        log_seq INTEGER NOT NULL,    -- head of the case log: its last seq and hash
+                        log_hash TEXT NOT NULL
+                    );
+                    CREATE INDEX cases_by_status ON cases(status, id);
+                    CREATE TABLE participants (
+                        id TEXT PRIMARY KEY,
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        token_id TEXT NOT NULL REFERENCES tokens(id),
+                        role TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        email TEXT,
+                        locale TEXT NOT NULL,
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE INDEX participants_by_token ON participants(token_id, case_id);
+                    CREATE INDEX participants_by_case ON participants(case_id);
+                    CREATE TABLE messages (
+                        id TEXT PRIMARY KEY,
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        thread TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        author_id TEXT NOT NULL,
+                        author_role TEXT NOT NULL,
+                        author_name TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        data TEXT NOT NULL,          -- canonical JSON
+                        reply_to TEXT,
+                        relayed_from TEXT,
+                        relay_note TEXT,
+                        priority TEXT NOT NULL,
+                        requires_ack INTEGER NOT NULL,
+                        acks TEXT NOT NULL,          -- JSON array of {"by","at"}
+                        created_at TEXT NOT NULL,
+                        edited_at TEXT,
+                        redacted INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE UNIQUE INDEX messages_by_thread ON messages(case_id, thread, seq);
+                    CREATE TABLE log_entries (
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        seq INTEGER NOT NULL,
+                        at TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        thread TEXT,
+                        parent_seq INTEGER,
+                        actor TEXT NOT NULL,         -- canonical JSON
+                        data TEXT NOT NULL,          -- canonical JSON, covered by the hash
+                        content TEXT,                -- redactable text, covered through data.content_sha256
+                        hash TEXT NOT NULL,
+                        prev_hash TEXT NOT NULL,
+                        PRIMARY KEY (case_id, seq)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE idempotency_keys (
+                        token_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        created_ms INTEGER NOT NULL,
+                        PRIMARY KEY (token_id, key)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE read_markers (
+                        reader_id TEXT NOT NULL,
+                        case_id TEXT NOT NULL,
+                        thread TEXT NOT NULL,
+                        up_to_seq INTEGER NOT NULL,
+                        PRIMARY KEY (reader_id, case_id, thread)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }()
+}

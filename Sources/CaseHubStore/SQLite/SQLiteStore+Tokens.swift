@@ -1,0 +1,28 @@
+import CaseHubCore
+import GRDB
+
+extension SQLiteStore {
+    public func issueAdminToken(name: String, tokenHash: String) async throws -> String {
+        let id = Identifier.make()
+        try await write { db in
+            try db.run(
+                "INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
+                [id, tokenHash, Role.admin.rawValue, name, Timestamp.now()])
+        }
+        return id
+    }
+
+    public func principal(tokenHash: String) async throws -> Principal? {
+        try await read { db in
+            guard let token = try db.row("SELECT id, role, name FROM tokens WHERE hash = ? AND revoked_at IS NULL", [tokenHash]),
+                let role = Role(rawValue: token["role"])
+            else { return nil }
+            let tokenId: String = token["id"]
+            var memberships: [String: String] = [:]
+            for row in try db.rows("SELECT case_id, id FROM participants WHERE token_id = ?", [tokenId]) {
+                memberships[row[0]] = row[1]
+            }
+            return Principal(tokenId: tokenId, role: role, name: token["name"], memberships: memberships)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import CaseHubCore
+import Foundation
+import GRDB
+import Logging
+
+/// The embedded store: one SQLite file in WAL mode.
+///
+/// Durability: every write is committed with `synchronous=FULL` before the API answers, so a
+/// message answered 201 survives a crash of the process and a power cut. Reads run on a pool
+/// of reader connections beside the single writer.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+    let logger: Logger
+
+    /// Opens (creating when missing) the database file at `path`.
+    public init(path: String, logger: Logger) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.writer = GroupCommitWriter(pool: pool)
+        self.logger = logger
+    }
+
+    public func migrate() async throws {
+        try Self.migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    /// Runs a write command in the group-commit writer.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write(body)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+}
+
+extension Database {
+    /// Fetches rows through the statement cache: the hot paths run the same few statements.
+    func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func row(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func run(_ sql: String, _ arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}

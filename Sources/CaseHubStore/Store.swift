@@ -1,0 +1,97 @@
+import CaseHubCore
+
+/// Where CaseHub keeps its state. Every operation that changes a case appends its log
+/// entries in the same transaction as the change itself, so the log never disagrees with
+/// what the API shows.
+///
+/// Implementations: ``SQLiteStore`` (embedded default). A PostgreSQL store implements the
+/// same protocol and passes the same contract tests.
+///
+/// Operations take an already authorized caller; the store checks only what needs the data
+/// (the case is open, the message exists in that case, the author is the caller).
+public protocol Store: Sendable {
+    /// Creates or upgrades the schema; safe to call on every start.
+    func migrate() async throws
+    /// Answers when the store can serve a query (for `/readyz`).
+    func ping() async throws
+
+    // Tokens
+    func issueAdminToken(name: String, tokenHash: String) async throws -> String
+    func principal(tokenHash: String) async throws -> Principal?
+
+    // Cases
+    func createCase(_ new: NewCase, by principal: Principal) async throws -> Case
+    func listCases(_ query: CaseQuery, for principal: Principal) async throws -> CasePage
+    func getCase(id: String) async throws -> Case?
+    func closeCase(id: String, by actor: Actor) async throws -> Case
+    func addParticipant(_ new: NewParticipant, caseId: String, tokenHash: String, by actor: Actor) async throws -> Participant
+    func participants(caseId: String) async throws -> [Participant]
+
+    // Messages
+    func postMessage(_ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?) async throws -> PostOutcome
+    func message(caseId: String, id: String) async throws -> Message?
+    func messages(caseId: String, thread: ThreadName, query: MessageQuery) async throws -> MessagePage
+    func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message
+    func redactMessage(caseId: String, id: String, by actor: Actor, reason: String?) async throws -> Message
+    func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message
+    func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message
+    func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws
+    func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary]
+
+    // Log
+    func logEntries(caseId: String, after: Int, limit: Int, threads: Set<ThreadName>) async throws -> LogPage
+    func verifyLog(caseId: String) async throws -> ChainVerifier.Result
+}
+
+public struct CaseQuery: Sendable {
+    public var status: Case.Status?
+    public var limit: Int
+    /// The last case id of the previous page.
+    public var after: String?
+
+    public init(status: Case.Status?, limit: Int, after: String?) {
+        self.status = status
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct CasePage: Sendable {
+    public var cases: [Case]
+    public var nextAfter: String?
+}
+
+public struct MessageQuery: Sendable {
+    public var after: Int?
+    public var before: Int?
+    public var limit: Int
+
+    public init(after: Int?, before: Int?, limit: Int) {
+        self.after = after
+        self.before = before
+        self.limit = limit
+    }
+}
+
+public struct LogPage: Sendable {
+    public var entries: [LogEntry]
+    public var hasMore: Bool
+}
+
+/// A client's `Idempotency-Key`, scoped to the caller's token.
+public struct IdempotencyKey: Sendable {
+    public var tokenId: String
+    public var key: String
+    public init(tokenId: String, key: String) {
+        self.tokenId = tokenId
+        self.key = key
+    }
+    /// How long a key is remembered.
+    public static let lifetimeMillis: UInt64 = 24 * 3600 * 1000
+}
+
+public enum PostOutcome: Sendable {
+    case created(Message)
+    /// The idempotency key had been used: the first message, nothing created.
+    case replayed(Message)
+}
