@@ -1,0 +1,36 @@
+import ArgumentParser
+import CaseHubServer
+import Foundation
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the hub: HTTP API on the configured address, on the configured store.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Listen address (overrides CASEHUB_HOST).")
+    var host: String?
+
+    @Option(help: "Listen port; 0 picks a free one (overrides CASEHUB_PORT).")
+    var port: Int?
+
+    func run() async throws {
+        var configuration = try options.loadConfiguration()
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = options.logger(configuration)
+        let store = try await options.openStore(configuration, logger: logger)
+        let host = configuration.host
+        let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
+            // One line on stdout that scripts (and tests started with port 0) can read.
+            FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))
+        }
+        try await app.runService()
+    }
+}
