@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaseHubStoreTests",
-            dependencies: ["CaseHubCore", "CaseHubStore"],
+            dependencies: ["CaseHubCore", "CaseHubStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

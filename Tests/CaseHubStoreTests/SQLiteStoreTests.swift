@@ -1,0 +1,57 @@
+import CaseHubCore
+import CaseHubStore
+import GRDB
+import Testing
+
+/// What is particular to the SQLite file: durability across reopening and tamper evidence
+/// against edits made directly in the file.
+@Suite struct SQLiteStoreTests {
+    @Test func everythingSurvivesReopeningTheFile() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            let message = try await Sample.post(store, caseValue.id, "tersimpan")
+            let reopened = try fixture.open()
+            try await reopened.migrate()
+            #expect(try await reopened.message(caseId: caseValue.id, id: message.id)?.body == "tersimpan")
+            #expect(try await reopened.verifyLog(caseId: caseValue.id) == .intact(entries: 2))
+        }
+    }
+
+    @Test(arguments: [
+        "UPDATE log_entries SET data = replace(data, 'routine', 'urgent') WHERE seq = 3",
+        "UPDATE log_entries SET content = replace(content, 'dosis', 'DOSIS') WHERE seq = 3",
+        "UPDATE log_entries SET at = '2026-01-01T00:00:00.000Z' WHERE seq = 3",
+        "DELETE FROM log_entries WHERE seq = 3",
+    ])
+    func directEditsToTheFileAreCaughtAtTheirSeq(_ tampering: String) async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            for index in 0..<4 { _ = try await Sample.post(store, caseValue.id, "dosis \(index)") }
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: 5))
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            try await queue.write { db in try db.execute(sql: tampering) }
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .broken(firstBadSeq: 3))
+        }
+    }
+
+    @Test func aLogCutShortAtItsEndIsCaught() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            for index in 0..<3 { _ = try await Sample.post(store, caseValue.id, "m\(index)") }
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            try await queue.write { db in try db.execute(sql: "DELETE FROM log_entries WHERE seq = 4") }
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .broken(firstBadSeq: 4))
+        }
+    }
+
+    @Test func schemaMigrationsAreRecordedAndRepeatable() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            try await store.migrate()
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            let applied = try await queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+            #expect(applied == ["v1-cases-messages-log"])
+            let mode = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import CaseHubCore
+import CaseHubStore
+import Foundation
+import Logging
+import Testing
+
+/// The stores the contract suite runs against. Every `@Test(arguments: StoreBackend.all)`
+/// body runs once per backend, so a new store proves itself by being added here.
+enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+
+    static let all = allCases
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, migrated store in its own temporary place, removed when `body` returns.
+    func withStore<T>(_ body: (any Store, StoreFixture) async throws -> T) async throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fixture = StoreFixture(folder: folder)
+        let store = try fixture.open()
+        try await store.migrate()
+        return try await body(store, fixture)
+    }
+}
+
+struct StoreFixture: Sendable {
+    let folder: URL
+    var databasePath: String { folder.appendingPathComponent("hub.sqlite").path }
+
+    func open() throws -> any Store {
+        try SQLiteStore(path: databasePath, logger: Logger(label: "casehub.test"))
+    }
+}
+
+/// Small builders shared by the store tests.
+enum Sample {
+    static let admin = Principal(tokenId: "tok-admin", role: .admin, name: "ops", memberships: [:])
+
+    static func openCase(_ store: any Store, mrn: String = "RM-00123") async throws -> Case {
+        try await store.createCase(
+            NewCase(mrn: mrn, patient: ["name": "Budi Santoso"], payer: ["name": "BPJS Kesehatan", "member_id": "0001234567890"]),
+            by: admin)
+    }
+
+    static func nurse(in caseId: String) -> Actor {
+        Actor(id: "p-nurse-\(caseId)", role: "ppa", name: "Ns. Rina")
+    }
+
+    static func text(_ body: String, replyTo: String? = nil) -> NewMessage {
+        NewMessage(body: body, kind: .text, data: [:], replyTo: replyTo, priority: .routine, requiresAck: false)
+    }
+
+    static func post(_ store: any Store, _ caseId: String, _ body: String, thread: ThreadName = .ppa, replyTo: String? = nil) async throws -> Message {
+        guard case .created(let message) = try await store.postMessage(
+            text(body, replyTo: replyTo), caseId: caseId, thread: thread, by: nurse(in: caseId), idempotency: nil)
+        else { throw CaseHubError.conflict("expected a new message") }
+        return message
+    }
+
+    static func allEntries(_ store: any Store, _ caseId: String) async throws -> [LogEntry] {
+        var entries: [LogEntry] = []
+        while true {
+            let page = try await store.logEntries(
+                caseId: caseId, after: entries.last?.seq ?? 0, limit: 500, threads: Set(ThreadName.allCases))
+            entries += page.entries
+            if !page.hasMore { return entries }
+        }
+    }
+}
