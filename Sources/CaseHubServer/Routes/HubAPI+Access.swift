@@ -7,11 +7,16 @@ import Hummingbird
 extension HubAPI {
     /// The case in the path, when the caller takes part in it (or is an admin).
     func visibleCase(_ context: HubRequestContext) async throws -> Case {
-        let caseId = try context.parameters.require("case")
-        guard try context.caller().canSee(caseId: caseId), let found = try await store.getCase(id: caseId) else {
-            throw CaseHubError.caseNotFound
-        }
+        guard let found = try await store.getCase(id: visibleCaseId(context)) else { throw CaseHubError.caseNotFound }
         return found
+    }
+
+    /// The id of the case in the path, when the caller takes part in it (or is an admin).
+    /// Write paths use it to save a read: the store answers not found for a missing case.
+    func visibleCaseId(_ context: HubRequestContext) throws -> String {
+        let caseId = try context.parameters.require("case")
+        guard try context.caller().canSee(caseId: caseId) else { throw CaseHubError.caseNotFound }
+        return caseId
     }
 
     /// The thread in the path, when the caller's role may use it.
@@ -27,9 +32,9 @@ extension HubAPI {
     }
 
     /// The message in the path, when it sits in a thread the caller may use.
-    func visibleMessage(in caseValue: Case, _ context: HubRequestContext) async throws -> Message {
+    func visibleMessage(in caseId: String, _ context: HubRequestContext) async throws -> Message {
         let id = try context.parameters.require("message")
-        guard let message = try await store.message(caseId: caseValue.id, id: id),
+        guard let message = try await store.message(caseId: caseId, id: id),
             policy.canAccess(try context.caller().role, thread: message.thread)
         else { throw CaseHubError.messageNotFound }
         return message

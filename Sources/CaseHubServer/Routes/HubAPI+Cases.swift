@@ -27,9 +27,9 @@ extension HubAPI {
         }
 
         v1.post("cases/:case/close") { _, context in
-            let caseValue = try await visibleCase(context)
+            let caseId = try visibleCaseId(context)
             try require([.admin, .caseManager], context, to: "close a case")
-            let closed = try await store.closeCase(id: caseValue.id, by: context.caller().actor(in: caseValue.id))
+            let closed = try await store.closeCase(id: caseId, by: context.caller().actor(in: caseId))
             return Response.json(closed.json)
         }
     }

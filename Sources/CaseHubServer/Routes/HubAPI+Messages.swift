@@ -6,7 +6,7 @@ import Hummingbird
 extension HubAPI {
     func registerMessages(on v1: RouterGroup<HubRequestContext>) {
         v1.post("cases/:case/threads/:thread/messages") { request, context in
-            let caseValue = try await visibleCase(context)
+            let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)
             let principal = try context.caller()
             let idempotency = try request.headers[Self.idempotencyKeyHeader].map { key in
@@ -17,7 +17,7 @@ extension HubAPI {
             }
             let new = try Self.newMessage(from: await RequestBody.read(request, context: context))
             switch try await store.postMessage(
-                new, caseId: caseValue.id, thread: thread, by: principal.actor(in: caseValue.id), idempotency: idempotency)
+                new, caseId: caseId, thread: thread, by: principal.actor(in: caseId), idempotency: idempotency)
             {
             case .created(let message): return Response.json(message.json, status: .created)
             case .replayed(let message): return Response.json(message.json, status: .ok)
@@ -25,61 +25,61 @@ extension HubAPI {
         }
 
         v1.get("cases/:case/threads/:thread/messages") { request, context in
-            let caseValue = try await visibleCase(context)
+            let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)
             let query = MessageQuery(
                 after: try request.queryInt("after", in: 0...Int.max),
                 before: try request.queryInt("before", in: 0...Int.max),
                 limit: try request.queryInt("limit", in: 1...200) ?? 50)
-            let page = try await store.messages(caseId: caseValue.id, thread: thread, query: query)
+            let page = try await store.messages(caseId: caseId, thread: thread, query: query)
             return Response.json(["messages": .array(page.messages.map(\.json)), "has_more": .bool(page.hasMore)])
         }
 
         v1.get("cases/:case/messages/:message") { _, context in
-            let caseValue = try await visibleCase(context)
-            return Response.json(try await visibleMessage(in: caseValue, context).json)
+            let caseId = try visibleCaseId(context)
+            return Response.json(try await visibleMessage(in: caseId, context).json)
         }
 
         v1.patch("cases/:case/messages/:message") { request, context in
-            let caseValue = try await visibleCase(context)
-            let message = try await visibleMessage(in: caseValue, context)
-            let actor = try context.caller().actor(in: caseValue.id)
+            let caseId = try visibleCaseId(context)
+            let message = try await visibleMessage(in: caseId, context)
+            let actor = try context.caller().actor(in: caseId)
             guard message.author.id == actor.id else { throw CaseHubError.forbidden("only the author may edit a message") }
             let body = try await RequestBody.read(request, context: context)
             let edited = try await store.editMessage(
-                caseId: caseValue.id, id: message.id, body: body.nonEmptyString("body", maxLength: Self.maximumBodyBytes), by: actor)
+                caseId: caseId, id: message.id, body: body.nonEmptyString("body", maxLength: Self.maximumBodyBytes), by: actor)
             return Response.json(edited.json)
         }
 
         v1.delete("cases/:case/messages/:message") { request, context in
-            let caseValue = try await visibleCase(context)
-            let message = try await visibleMessage(in: caseValue, context)
+            let caseId = try visibleCaseId(context)
+            let message = try await visibleMessage(in: caseId, context)
             let principal = try context.caller()
-            let actor = principal.actor(in: caseValue.id)
+            let actor = principal.actor(in: caseId)
             guard message.author.id == actor.id || principal.role == .caseManager else {
                 throw CaseHubError.forbidden("only the author or the case manager may redact a message")
             }
             let redacted = try await store.redactMessage(
-                caseId: caseValue.id, id: message.id, by: actor, reason: request.queryString("reason"))
+                caseId: caseId, id: message.id, by: actor, reason: request.queryString("reason"))
             return Response.json(redacted.json)
         }
 
         v1.post("cases/:case/messages/:message/relay") { request, context in
-            let caseValue = try await visibleCase(context)
-            let message = try await visibleMessage(in: caseValue, context)
+            let caseId = try visibleCaseId(context)
+            let message = try await visibleMessage(in: caseId, context)
             try require([.caseManager], context, to: "relay messages")
             let body = try await RequestBody.read(request, context: context)
             let target = try visible(thread: body.string("to"), for: context.caller())
             let relayed = try await store.relayMessage(
-                caseId: caseValue.id, id: message.id, to: target, note: body.optionalString("note", maxLength: 4096),
-                by: context.caller().actor(in: caseValue.id))
+                caseId: caseId, id: message.id, to: target, note: body.optionalString("note", maxLength: 4096),
+                by: context.caller().actor(in: caseId))
             return Response.json(relayed.json, status: .created)
         }
 
         v1.post("cases/:case/messages/:message/ack") { _, context in
-            let caseValue = try await visibleCase(context)
-            let message = try await visibleMessage(in: caseValue, context)
-            let acked = try await store.ackMessage(caseId: caseValue.id, id: message.id, by: context.caller().actor(in: caseValue.id))
+            let caseId = try visibleCaseId(context)
+            let message = try await visibleMessage(in: caseId, context)
+            let acked = try await store.ackMessage(caseId: caseId, id: message.id, by: context.caller().actor(in: caseId))
             return Response.json(acked.json)
         }
     }

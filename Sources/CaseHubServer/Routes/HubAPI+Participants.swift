@@ -5,7 +5,7 @@ import Hummingbird
 extension HubAPI {
     func registerParticipants(on v1: RouterGroup<HubRequestContext>) {
         v1.post("cases/:case/participants") { request, context in
-            let caseValue = try await visibleCase(context)
+            let caseId = try visibleCaseId(context)
             try require([.admin, .caseManager], context, to: "add participants")
             let body = try await RequestBody.read(request, context: context)
             let role: Role = try body.choice("role")
@@ -23,7 +23,7 @@ extension HubAPI {
             let new = NewParticipant(role: role, name: try body.nonEmptyString("name", maxLength: 200), email: email, locale: locale)
             let token = Token.make()
             let participant = try await store.addParticipant(
-                new, caseId: caseValue.id, tokenHash: Token.hash(token), by: context.caller().actor(in: caseValue.id))
+                new, caseId: caseId, tokenHash: Token.hash(token), by: context.caller().actor(in: caseId))
             return Response.json(["participant": participant.json, "token": .string(token)], status: .created)
         }
 

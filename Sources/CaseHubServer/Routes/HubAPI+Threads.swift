@@ -13,13 +13,13 @@ extension HubAPI {
         }
 
         v1.post("cases/:case/threads/:thread/read") { request, context in
-            let caseValue = try await visibleCase(context)
+            let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)
             let body = try await RequestBody.read(request, context: context)
             let upTo = try body.int("up_to_seq")
             guard upTo >= 0 else { throw CaseHubError.invalidRequest(field: "up_to_seq", "must not be negative") }
             try await store.markRead(
-                caseId: caseValue.id, thread: thread, upToSeq: upTo, readerId: context.caller().actor(in: caseValue.id).id)
+                caseId: caseId, thread: thread, upToSeq: upTo, readerId: context.caller().actor(in: caseId).id)
             return Response(status: .noContent)
         }
     }

@@ -38,6 +38,7 @@ extension SQLiteStore {
 
     public func messages(caseId: String, thread: ThreadName, query: MessageQuery) async throws -> MessagePage {
         try await read { db in
+            guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
             let lower = query.after ?? 0
             let upper = query.before ?? Int.max
             if query.after == nil, query.before != nil {
@@ -146,6 +147,7 @@ extension SQLiteStore {
 
     public func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws {
         try await write { db in
+            guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
             try db.run(
                 """
                 INSERT INTO read_markers (reader_id, case_id, thread, up_to_seq) VALUES (?, ?, ?, ?)

@@ -1,0 +1,104 @@
+import CaseHubCore
+import Foundation
+import Testing
+
+@testable import CaseHubServer
+
+/// Configuration: the shipped file, environment overrides, and one clear error per mistake.
+@Suite struct HubConfigurationLoadingTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func withFile(_ yaml: String, _ body: (String) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try body(path)
+    }
+
+    func error(_ body: () throws -> HubConfiguration) -> ConfigurationError? {
+        do {
+            _ = try body()
+            return nil
+        } catch {
+            return error as? ConfigurationError
+        }
+    }
+
+    @Test func theShippedFileHoldsTheContractDefaults() throws {
+        let file = Self.packageRoot.appendingPathComponent("config/casehub.yaml").path
+        let configuration = try HubConfiguration.load(file: file, environment: [:])
+        #expect(configuration.host == "127.0.0.1" && configuration.port == 8080)
+        #expect(configuration.database == .sqlite(path: "./data/casehub.sqlite"))
+        #expect(configuration.smtpURL == nil && configuration.smtpFrom == "casehub@localhost")
+        #expect(!configuration.webhookAllowPrivate && configuration.publicURL == "http://127.0.0.1:8080")
+        #expect(configuration.retrySchedule == RetrySchedule.default)
+        #expect(configuration.access == AccessPolicy.default)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        try withFile("port: 9000\nhost: 0.0.0.0\n") { path in
+            let configuration = try HubConfiguration.load(
+                file: path,
+                environment: [
+                    "CASEHUB_PORT": "9100", "CASEHUB_DATABASE_URL": "sqlite:///var/lib/casehub/hub.sqlite",
+                    "CASEHUB_SMTP_URL": "smtp://127.0.0.1:2525", "CASEHUB_WEBHOOK_ALLOW_PRIVATE": "true",
+                    "CASEHUB_RETRY_SCHEDULE": "1s,2m,3h", "CASEHUB_ACCESS_PPA": "patient,ppa", "CASEHUB_TEST_SOMETHING": "ignored",
+                ])
+            #expect(configuration.port == 9100 && configuration.host == "0.0.0.0")
+            #expect(configuration.database == .sqlite(path: "/var/lib/casehub/hub.sqlite"))
+            #expect(configuration.smtpURL == "smtp://127.0.0.1:2525" && configuration.webhookAllowPrivate)
+            #expect(configuration.retrySchedule == [.seconds(1), .seconds(120), .seconds(10800)])
+            #expect(configuration.access.threads(for: .ppa) == [.patient, .ppa])
+        }
+    }
+
+    @Test func theAccessTableCanBeChangedInTheFile() throws {
+        try withFile("access:\n  family: [family, patient]\n") { path in
+            let configuration = try HubConfiguration.load(file: path, environment: [:])
+            #expect(configuration.access.threads(for: .family) == [.patient, .family])
+            #expect(configuration.access.threads(for: .payer) == [.payer])
+        }
+    }
+
+    @Test(arguments: [
+        ("colour: blue\n", "colour"),
+        ("port: [1]\n", "port"),
+        ("port: 70000\n", "port"),
+        ("webhook_allow_private: maybe\n", "webhook_allow_private"),
+        ("retry_schedule: soon\n", "retry_schedule"),
+        ("database_url: mysql://db/hub\n", "database_url"),
+        ("smtp_url: http://mail\n", "smtp_url"),
+        ("access:\n  family: [kitchen]\n", "access.family"),
+        ("access:\n  admin: [family]\n", "access.admin"),
+        ("- just\n- a list\n", "config"),
+    ])
+    func fileMistakesNameTheirKey(_ yaml: String, _ key: String) throws {
+        try withFile(yaml) { path in
+            let problem = error { try HubConfiguration.load(file: path, environment: [:]) }
+            #expect(problem?.key == key)
+            #expect(problem.map { !$0.description.contains("\n") } == true)
+        }
+    }
+
+    @Test(arguments: [
+        ("CASEHUB_PORT", "eighty"), ("CASEHUB_DATABASE_URL", "mysql://x"), ("CASEHUB_LOG_LEVEL", "loud"),
+        ("CASEHUB_WEBHOOK_ALLOW_PRIVATE", "yes please"), ("CASEHUB_ACCESS_NURSE", "ppa"),
+    ])
+    func environmentMistakesNameTheirVariable(_ name: String, _ value: String) {
+        let file = Self.packageRoot.appendingPathComponent("config/casehub.yaml").path
+        let problem = error { try HubConfiguration.load(file: file, environment: [name: value]) }
+        // Database URLs are reported under the key they share with the file.
+        #expect(problem?.key == (name == "CASEHUB_DATABASE_URL" ? "database_url" : name))
+    }
+
+    @Test func aNamedFileMustExist() {
+        #expect(error { try HubConfiguration.load(file: "/nonexistent/casehub.yaml", environment: [:]) }?.key == "config")
+    }
+
+    @Test func databaseURLsParse() throws {
+        #expect(try DatabaseLocation(url: "sqlite:///abs/hub.sqlite") == .sqlite(path: "/abs/hub.sqlite"))
+        #expect(try DatabaseLocation(url: "sqlite://./data/hub.sqlite") == .sqlite(path: "./data/hub.sqlite"))
+        #expect(try DatabaseLocation(url: "postgres://u:p@127.0.0.1:5432/hub") == .postgres(url: "postgres://u:p@127.0.0.1:5432/hub"))
+        #expect(throws: ConfigurationError.self) { try DatabaseLocation(url: "sqlite://") }
+    }
+}
