@@ -58,12 +58,21 @@ import Testing
         #expect(Self.verify(entries) == .broken(firstBadSeq: 2))
     }
 
-    @Test func changedContentIsCaughtButErasedContentIsNot() {
+    @Test func changedContentIsCaught() {
         var entries = Self.chain()
         entries[1].content = ["body": "Jadwal edukasi lusa", "data": [:]]
         #expect(Self.verify(entries) == .broken(firstBadSeq: 2))
+    }
+
+    @Test func contentMayBeMissingOnlyWhereARedactionErasedIt() {
+        var entries = Self.chain()
         entries[1].content = nil
-        #expect(Self.verify(entries) == .intact(entries: 3))
+        #expect(Self.verify(entries) == .broken(firstBadSeq: 2))
+        let redaction = HashChain.seal(
+            LogDraft(type: .messageRedacted, thread: .family, parentSeq: 2, actor: Self.actor, data: ["message_id": "m1"]),
+            caseId: "c1", seq: 4, at: "2026-11-23T08:00:04.000Z", prevHash: entries[2].hash)
+        entries.append(redaction)
+        #expect(Self.verify(entries) == .intact(entries: 4))
     }
 
     @Test func removedEntryIsCaughtAtTheGap() {

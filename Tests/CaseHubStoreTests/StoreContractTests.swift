@@ -147,6 +147,25 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.all)
+    func redactingAMessageErasesItsRelayedCopiesAndTheirNotes(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let caseValue = try await Sample.openCase(store)
+            let manager = Actor(id: "p-mpp", role: "case_manager", name: "MPP Dewi")
+            let source = try await Sample.post(store, caseValue.id, "hasil lab pasien lain")
+            let copy = try await store.relayMessage(caseId: caseValue.id, id: source.id, to: .family, note: "mohon dibaca", by: manager)
+            _ = try await store.redactMessage(caseId: caseValue.id, id: source.id, by: manager, reason: "wrong patient")
+
+            let erasedCopy = try #require(try await store.message(caseId: caseValue.id, id: copy.id))
+            #expect(erasedCopy.redacted && erasedCopy.body.isEmpty && erasedCopy.relayNote == nil)
+            let entries = try await Sample.allEntries(store, caseValue.id)
+            let rendered = entries.map(\.json.canonicalString).joined()
+            #expect(!rendered.contains("hasil lab") && !rendered.contains("mohon dibaca"))
+            #expect(entries.filter { $0.type == "message.redacted" }.map(\.parentSeq) == [source.seq, copy.seq])
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: entries.count))
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
     func closedCasesRefuseWritesAndCloseOnce(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let caseValue = try await Sample.openCase(store)

@@ -2,8 +2,9 @@
 ///
 /// An entry is bad when its `seq` is not the next one (a row removed or inserted), its
 /// `prev_hash` is not the previous entry's hash, its own hash does not match its fields, or
-/// its held content does not match `content_sha256`. After the last entry the case's recorded
-/// head (last `seq` and hash) must match too, which catches a log cut short at its end.
+/// its held content does not match `content_sha256`. Content may be missing only where a later
+/// `message.redacted` entry erased it. After the last entry the case's recorded head (last
+/// `seq` and hash) must match too, which catches a log cut short at its end.
 public struct ChainVerifier: Sendable {
     public enum Result: Sendable, Equatable {
         case intact(entries: Int)
@@ -20,6 +21,8 @@ public struct ChainVerifier: Sendable {
     private var expectedSeq = 1
     private var previousHash = HashChain.genesis
     private var firstBad: Int?
+    /// Entries whose content is gone, each awaiting a redaction entry of one of its messages.
+    private var erasures: [(seq: Int, messageIds: Set<String>)] = []
 
     public init() {}
 
@@ -31,6 +34,10 @@ public struct ChainVerifier: Sendable {
             firstBad = expectedSeq
             return false
         }
+        if entry.content == nil, !account(forMissingContentOf: entry) {
+            firstBad = expectedSeq
+            return false
+        }
         previousHash = entry.hash
         expectedSeq += 1
         return true
@@ -38,12 +45,31 @@ public struct ChainVerifier: Sendable {
 
     /// The verdict, given the head the case records (`headSeq` 0 for an empty log).
     public func finish(headSeq: Int, headHash: String) -> Result {
-        if let firstBad { return .broken(firstBadSeq: firstBad) }
+        let unexplained = erasures.first?.seq
+        if let firstBad { return .broken(firstBadSeq: min(firstBad, unexplained ?? firstBad)) }
+        if let unexplained { return .broken(firstBadSeq: unexplained) }
         let count = expectedSeq - 1
         if headSeq != count || (count > 0 && headHash != previousHash) {
             return .broken(firstBadSeq: min(count, headSeq) + 1)
         }
         return .intact(entries: count)
+    }
+
+    /// Notes content that is missing, and settles it when the redaction entry arrives.
+    /// Returns false when the content could never have been erased legitimately.
+    private mutating func account(forMissingContentOf entry: LogEntry) -> Bool {
+        guard let data = try? entry.data.parsed() else { return false }
+        if entry.type == LogEntryType.messageRedacted.rawValue, let id = data["message_id"]?.stringValue {
+            erasures.removeAll { $0.messageIds.contains(id) }
+            return true
+        }
+        guard data["content_sha256"] != nil else { return true }
+        let erasable: Set<String> = [LogEntryType.messagePosted.rawValue, LogEntryType.messageEdited.rawValue, LogEntryType.messageRelayed.rawValue]
+        guard erasable.contains(entry.type) else { return false }
+        // A relay's note goes with either message: the one relayed or its copy.
+        let ids = ["message_id", "relayed_message_id"].compactMap { data[$0]?.stringValue }
+        erasures.append((entry.seq, Set(ids)))
+        return true
     }
 
     private static func hashMatches(_ entry: LogEntry) -> Bool {

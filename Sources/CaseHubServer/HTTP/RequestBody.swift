@@ -1,6 +1,7 @@
 import CaseHubCore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// A request's JSON object, with getters that name the offending field when a value is
 /// missing or of the wrong type (the API's promise for 400 answers).
@@ -23,11 +24,17 @@ struct RequestBody {
                 throw CaseHubError.unsupportedMediaType("the body must be application/json, not \(mediaType)")
             }
         }
+        let tooLarge = CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > context.maxUploadSize {
+            throw tooLarge
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
+            throw tooLarge
         }
         let document: JSONValue
         do {

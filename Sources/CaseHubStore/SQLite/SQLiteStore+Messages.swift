@@ -81,23 +81,11 @@ extension SQLiteStore {
         try await write { db in
             var log = try LogAppender(caseId: caseId, db: db)
             try log.requireOpen()
-            var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
+            let message = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !message.redacted else { return message }
-            var data: [String: JSONValue] = ["message_id": .string(id)]
-            if let reason { data["reason"] = .string(reason) }
-            try log.append(
-                LogDraft(type: .messageRedacted, thread: message.thread, parentSeq: message.seq, actor: actor, data: data),
-                at: Timestamp.now())
+            let redacted = try Self.redact(message, reason: reason, copyOf: nil, by: actor, at: Timestamp.now(), log: &log, db: db)
             try log.finish()
-            // Erase the text everywhere it is held; the chain keeps only its digest.
-            try db.run("UPDATE messages SET body = '', data = '{}', redacted = 1 WHERE id = ?", [id])
-            try db.run(
-                "UPDATE log_entries SET content = NULL WHERE case_id = ? AND (seq = ? OR (parent_seq = ? AND type = ?))",
-                [caseId, message.seq, message.seq, LogEntryType.messageEdited.rawValue])
-            message.body = ""
-            message.data = [:]
-            message.redacted = true
-            return message
+            return redacted
         }
     }
 
@@ -182,6 +170,36 @@ extension SQLiteStore {
     }
 
     // MARK: - Helpers
+
+    /// Erases a message's text everywhere it is held: the message itself, the log entries that
+    /// carried its text (posted, edited), notes of relays from or to it, and, the same way,
+    /// every relayed copy of it. The chain keeps only the digests, so it still verifies.
+    static func redact(
+        _ message: Message, reason: String?, copyOf source: String?, by actor: Actor, at: String, log: inout LogAppender, db: Database
+    ) throws -> Message {
+        var data: [String: JSONValue] = ["message_id": .string(message.id)]
+        if let reason { data["reason"] = .string(reason) }
+        if let source { data["copy_of"] = .string(source) }
+        try log.append(LogDraft(type: .messageRedacted, thread: message.thread, parentSeq: message.seq, actor: actor, data: data), at: at)
+        try db.run("UPDATE messages SET body = '', data = '{}', relay_note = NULL, redacted = 1 WHERE id = ?", [message.id])
+        try db.run(
+            """
+            UPDATE log_entries SET content = NULL
+            WHERE case_id = ? AND (seq = ? OR (parent_seq = ? AND type IN ('message.edited', 'message.relayed'))
+                OR (type = 'message.relayed' AND seq = (SELECT parent_seq FROM log_entries WHERE case_id = ? AND seq = ?)))
+            """,
+            [message.caseId, message.seq, message.seq, message.caseId, message.seq])
+        let copies = try db.rows("SELECT * FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id])
+        for copy in copies.map(messageValue) {
+            _ = try redact(copy, reason: reason, copyOf: message.id, by: actor, at: at, log: &log, db: db)
+        }
+        var redacted = message
+        redacted.body = ""
+        redacted.data = [:]
+        redacted.relayNote = nil
+        redacted.redacted = true
+        return redacted
+    }
 
     /// Appends the `message.posted` entry and stores the message with that entry's `seq`.
     static func insertMessage(
