@@ -6,6 +6,7 @@ import Hummingbird
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let store: any Store
+    let cache: PrincipalCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
@@ -15,11 +16,16 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw CaseHubError.unauthorized("the Authorization header must be: Bearer <token>")
         }
-        guard let principal = try await store.principal(tokenHash: Token.hash(String(parts[1]))) else {
-            throw CaseHubError.unauthorized("unknown or revoked token")
+        let tokenHash = Token.hash(String(parts[1]))
+        var principal = cache.principal(tokenHash: tokenHash)
+        if principal == nil {
+            principal = try await store.principal(tokenHash: tokenHash)
+            guard let principal else { throw CaseHubError.unauthorized("unknown or revoked token") }
+            cache.remember(principal, tokenHash: tokenHash)
         }
         var context = context
         context.principal = principal
+        context.tokenHash = tokenHash
         return try await next(request, context)
     }
 }

@@ -6,6 +6,9 @@ import Hummingbird
 public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The SHA-256 of the caller's token, to drop it from the principal cache when its
+    /// memberships change.
+    var tokenHash: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

@@ -8,6 +8,8 @@ extension HubAPI {
             try require([.admin, .caseManager], context, to: "open cases")
             let body = try await RequestBody.read(request, context: context)
             let created = try await store.createCase(Self.newCase(from: body), by: context.caller())
+            // A case manager now takes part in one more case.
+            if let tokenHash = context.tokenHash { principals.forget(tokenHash: tokenHash) }
             return Response.json(created.json, status: .created)
         }
 

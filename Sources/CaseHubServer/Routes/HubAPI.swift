@@ -7,9 +7,10 @@ import Logging
 struct HubAPI: Sendable {
     let store: any Store
     let policy: AccessPolicy
+    let principals = PrincipalCache()
 
     func register(on router: Router<HubRequestContext>) {
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store, cache: principals))
         registerCases(on: v1)
         registerParticipants(on: v1)
         registerThreads(on: v1)

@@ -52,7 +52,7 @@ extension SQLiteStore {
         }
         arguments += [query.limit + 1]
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT * FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
+        let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
         let boundArguments = arguments
         return try await read { db in
             let rows = try db.rows(sql, boundArguments)
@@ -62,7 +62,7 @@ extension SQLiteStore {
     }
 
     public func getCase(id: String) async throws -> Case? {
-        try await read { db in try db.row("SELECT * FROM cases WHERE id = ?", [id]).map(Self.caseValue) }
+        try await read { db in try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(Self.caseValue) }
     }
 
     public func closeCase(id: String, by actor: Actor) async throws -> Case {
@@ -74,7 +74,7 @@ extension SQLiteStore {
                 try log.append(LogDraft(type: .caseClosed, thread: nil, parentSeq: nil, actor: actor, data: ["case_id": .string(id)]), at: now)
                 try log.finish()
             }
-            return try db.row("SELECT * FROM cases WHERE id = ?", [id]).map(Self.caseValue)!
+            return try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(Self.caseValue)!
         }
     }
 
@@ -98,7 +98,7 @@ extension SQLiteStore {
 
     public func participants(caseId: String) async throws -> [Participant] {
         try await read { db in
-            try db.rows("SELECT * FROM participants WHERE case_id = ? ORDER BY id", [caseId]).map(Self.participantValue)
+            try db.rows("SELECT \(Columns.participant) FROM participants WHERE case_id = ? ORDER BY id", [caseId]).map(Self.participantValue)
         }
     }
 
@@ -124,17 +124,5 @@ extension SQLiteStore {
                 "name": .string(participant.name), "locale": .string(participant.locale),
             ],
             content: participant.email.map { ["email": .string($0)] })
-    }
-
-    static func caseValue(_ row: Row) -> Case {
-        Case(
-            id: row["id"], mrn: row["mrn"], patient: .canonical(row["patient"]), payer: .canonical(row["payer"]),
-            status: Case.Status(rawValue: row["status"]) ?? .open, createdAt: row["created_at"], closedAt: row["closed_at"])
-    }
-
-    static func participantValue(_ row: Row) -> Participant {
-        Participant(
-            id: row["id"], caseId: row["case_id"], role: Role(rawValue: row["role"]) ?? .family, name: row["name"],
-            email: row["email"], locale: row["locale"], createdAt: row["created_at"])
     }
 }

@@ -8,7 +8,7 @@ extension SQLiteStore {
         let threadFilter = threads.count == ThreadName.allCases.count ? "" : " AND (thread IS NULL OR thread IN (\(visible)))"
         return try await read { db in
             let rows = try db.rows(
-                "SELECT * FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
+                "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
                 [caseId, after, limit + 1])
             let entries = rows.prefix(limit).map(Self.logEntry)
             return LogPage(entries: Array(entries), hasMore: rows.count > limit)
@@ -21,20 +21,11 @@ extension SQLiteStore {
                 throw CaseHubError.caseNotFound
             }
             var verifier = ChainVerifier()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM log_entries WHERE case_id = ? ORDER BY seq", arguments: [caseId])
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? ORDER BY seq", arguments: [caseId])
             while let row = try cursor.next() {
                 guard verifier.check(Self.logEntry(row)) else { break }
             }
             return verifier.finish(headSeq: head["log_seq"], headHash: head["log_hash"])
         }
-    }
-
-    static func logEntry(_ row: Row) -> LogEntry {
-        let content: String? = row["content"]
-        let thread: String? = row["thread"]
-        return LogEntry(
-            caseId: row["case_id"], seq: row["seq"], at: row["at"], type: row["type"], thread: thread.flatMap(ThreadName.init),
-            parentSeq: row["parent_seq"], actor: .canonical(row["actor"]), data: .canonical(row["data"]),
-            content: content.map(JSONValue.canonical), hash: row["hash"], prevHash: row["prev_hash"])
     }
 }

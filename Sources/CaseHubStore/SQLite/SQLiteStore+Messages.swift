@@ -44,13 +44,13 @@ extension SQLiteStore {
             if query.after == nil, query.before != nil {
                 // Scrolling back from `before`: the newest `limit` messages below it.
                 let rows = try db.rows(
-                    "SELECT * FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                     [caseId, thread.rawValue, upper, query.limit + 1])
                 let page = rows.prefix(query.limit).reversed().map(Self.messageValue)
                 return MessagePage(messages: page, hasMore: rows.count > query.limit)
             }
             let rows = try db.rows(
-                "SELECT * FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
                 [caseId, thread.rawValue, lower, upper, query.limit + 1])
             return MessagePage(messages: rows.prefix(query.limit).map(Self.messageValue), hasMore: rows.count > query.limit)
         }
@@ -152,7 +152,7 @@ extension SQLiteStore {
                     db.cachedStatement(sql: "SELECT count(*) FROM messages WHERE case_id = ? AND thread = ?"),
                     arguments: [caseId, thread.rawValue]) ?? 0
                 let last = try db.row(
-                    "SELECT * FROM messages WHERE case_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1", [caseId, thread.rawValue])
+                    "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1", [caseId, thread.rawValue])
                 let readUpTo = try Int.fetchOne(
                     db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
                     arguments: [readerId, caseId, thread.rawValue]) ?? 0
@@ -189,7 +189,7 @@ extension SQLiteStore {
                 OR (type = 'message.relayed' AND seq = (SELECT parent_seq FROM log_entries WHERE case_id = ? AND seq = ?)))
             """,
             [message.caseId, message.seq, message.seq, message.caseId, message.seq])
-        let copies = try db.rows("SELECT * FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id])
+        let copies = try db.rows("SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id])
         for copy in copies.map(messageValue) {
             _ = try redact(copy, reason: reason, copyOf: message.id, by: actor, at: at, log: &log, db: db)
         }
@@ -238,11 +238,11 @@ extension SQLiteStore {
                 "SELECT message_id FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_ms > ?",
                 [key.tokenId, key.key, Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
         else { return nil }
-        return try db.row("SELECT * FROM messages WHERE id = ?", [row[0] as String]).map(messageValue)
+        return try db.row("SELECT \(Columns.message) FROM messages WHERE id = ?", [row[0] as String]).map(messageValue)
     }
 
     static func loadMessage(caseId: String, id: String, db: Database) throws -> Message? {
-        try db.row("SELECT * FROM messages WHERE id = ? AND case_id = ?", [id, caseId]).map(messageValue)
+        try db.row("SELECT \(Columns.message) FROM messages WHERE id = ? AND case_id = ?", [id, caseId]).map(messageValue)
     }
 
     static func requireMessage(caseId: String, id: String, db: Database) throws -> Message {
@@ -252,23 +252,5 @@ extension SQLiteStore {
 
     static func acksJSON(_ acks: [Message.Ack]) -> String {
         JSONValue.array(acks.map { ["by": .string($0.by), "at": .string($0.at)] }).canonicalString
-    }
-
-    static func messageValue(_ row: Row) -> Message {
-        let acksText: String = row["acks"]
-        var acks: [Message.Ack] = []
-        if acksText != "[]", case .array(let items)? = try? JSONValue.parse(acksText) {
-            acks = items.compactMap { item in
-                guard let by = item["by"]?.stringValue, let at = item["at"]?.stringValue else { return nil }
-                return Message.Ack(by: by, at: at)
-            }
-        }
-        return Message(
-            id: row["id"], caseId: row["case_id"], thread: ThreadName(rawValue: row["thread"]) ?? .patient, seq: row["seq"],
-            author: Actor(id: row["author_id"], role: row["author_role"], name: row["author_name"]),
-            kind: Message.Kind(rawValue: row["kind"]) ?? .text, body: row["body"], data: .canonical(row["data"]),
-            replyTo: row["reply_to"], relayedFrom: row["relayed_from"], relayNote: row["relay_note"],
-            priority: Message.Priority(rawValue: row["priority"]) ?? .routine, requiresAck: row["requires_ack"], acks: acks,
-            createdAt: row["created_at"], editedAt: row["edited_at"], redacted: row["redacted"])
     }
 }

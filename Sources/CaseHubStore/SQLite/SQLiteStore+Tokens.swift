@@ -15,14 +15,14 @@ extension SQLiteStore {
     public func principal(tokenHash: String) async throws -> Principal? {
         try await read { db in
             guard let token = try db.row("SELECT id, role, name FROM tokens WHERE hash = ? AND revoked_at IS NULL", [tokenHash]),
-                let role = Role(rawValue: token["role"])
+                let role = Role(rawValue: token[1])
             else { return nil }
-            let tokenId: String = token["id"]
+            let tokenId: String = token[0]
             var memberships: [String: String] = [:]
             for row in try db.rows("SELECT case_id, id FROM participants WHERE token_id = ?", [tokenId]) {
                 memberships[row[0]] = row[1]
             }
-            return Principal(tokenId: tokenId, role: role, name: token["name"], memberships: memberships)
+            return Principal(tokenId: tokenId, role: role, name: token[2], memberships: memberships)
         }
     }
 }
