@@ -40,7 +40,7 @@ public struct Actor: Sendable, Equatable {
         self.name = name
     }
 
-    public var json: JSONValue { ["id": .string(id), "role": .string(role), "name": .string(name)] }
+    public var json: JSONValue { .members(["id": .string(id), "name": .string(name), "role": .string(role)]) }
 
     /// The hub itself, for entries no person caused.
     public static let hub = Actor(id: "casehub", role: "system", name: "CaseHub")

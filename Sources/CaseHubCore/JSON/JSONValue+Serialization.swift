@@ -34,6 +34,15 @@ extension JSONValue {
                 item.write(into: &out)
             }
             out.append(UInt8(ascii: "]"))
+        case .sortedObject(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeString(member.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                member.value.write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             let keys = members.keys.sorted(by: Self.utf8Precedes)

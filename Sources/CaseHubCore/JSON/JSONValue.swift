@@ -11,14 +11,31 @@ public enum JSONValue: Sendable, Hashable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+    /// An object whose members are already in canonical order, as the model types render
+    /// themselves: their keys are fixed, so they are written sorted and never sorted again.
+    /// Build it with ``JSONValue/members(_:)``.
+    case sortedObject([Member])
     /// JSON text that is already canonical (it was produced by this serializer and stored);
     /// written out as is, so stored documents need not be parsed to be served.
     case canonical(String)
 }
 
 extension JSONValue {
+    public struct Member: Sendable, Hashable {
+        public let key: String
+        public let value: JSONValue
+    }
+
+    /// An object from key-value pairs written in canonical order (sorted by their UTF-8 bytes).
+    public static func members(_ pairs: KeyValuePairs<String, JSONValue>) -> JSONValue {
+        let members = pairs.map { Member(key: $0.key, value: $0.value) }
+        assert(zip(members, members.dropFirst()).allSatisfy { utf8Precedes($0.key, $1.key) }, "keys out of canonical order")
+        return .sortedObject(members)
+    }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
+        if case .sortedObject(let members) = self { return members.first { $0.key == key }?.value }
         if case .canonical = self, case .object(let members)? = try? self.parsed() { return members[key] }
         return nil
     }
@@ -39,6 +56,8 @@ extension JSONValue {
         case .canonical(let text): return try JSONValue.parse(Array(text.utf8))
         case .array(let items): return .array(try items.map { try $0.parsed() })
         case .object(let members): return .object(try members.mapValues { try $0.parsed() })
+        case .sortedObject(let members):
+            return .object(Dictionary(try members.map { ($0.key, try $0.value.parsed()) }, uniquingKeysWith: { _, last in last }))
         default: return self
         }
     }

@@ -28,10 +28,10 @@ public enum HashChain {
     public static func entryHash(
         prevHash: String, seq: Int, at: String, type: String, thread: ThreadName?, parentSeq: Int?, actor: JSONValue, data: JSONValue
     ) -> String {
-        let body: JSONValue = [
+        let body = JSONValue.members([
             "actor": actor, "at": .string(at), "data": data, "parent_seq": JSONValue(parentSeq), "seq": .int(Int64(seq)),
             "thread": JSONValue(thread?.rawValue), "type": .string(type),
-        ]
+        ])
         var input = Array(prevHash.utf8)
         body.write(into: &input)
         return sha256Hex(input)

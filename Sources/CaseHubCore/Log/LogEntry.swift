@@ -76,8 +76,10 @@ public struct LogEntry: Sendable, Equatable {
     /// The entry as the API shows it: the redactable content is merged into `data` while it
     /// is still held, and `data.redacted` is true once a redaction has erased it.
     public var json: JSONValue {
-        ["seq": .int(Int64(seq)), "at": .string(at), "type": .string(type), "thread": JSONValue(thread?.rawValue),
-         "parent_seq": JSONValue(parentSeq), "actor": actor, "data": viewData, "hash": .string(hash), "prev_hash": .string(prevHash)]
+        .members([
+            "actor": actor, "at": .string(at), "data": viewData, "hash": .string(hash), "parent_seq": JSONValue(parentSeq),
+            "prev_hash": .string(prevHash), "seq": .int(Int64(seq)), "thread": JSONValue(thread?.rawValue), "type": .string(type),
+        ])
     }
 
     private var viewData: JSONValue {

@@ -21,10 +21,10 @@ public struct Case: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        [
-            "id": .string(id), "mrn": .string(mrn), "patient": patient, "payer": payer,
-            "status": .string(status.rawValue), "created_at": .string(createdAt), "closed_at": JSONValue(closedAt),
-        ]
+        .members([
+            "closed_at": JSONValue(closedAt), "created_at": .string(createdAt), "id": .string(id), "mrn": .string(mrn),
+            "patient": patient, "payer": payer, "status": .string(status.rawValue),
+        ])
     }
 }
 

@@ -19,6 +19,8 @@ public struct Message: Sendable, Equatable {
             self.by = by
             self.at = at
         }
+
+        public var json: JSONValue { .members(["at": .string(at), "by": .string(by)]) }
     }
 
     public var id: String
@@ -64,14 +66,13 @@ public struct Message: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        [
-            "id": .string(id), "case_id": .string(caseId), "thread": .string(thread.rawValue), "seq": .int(Int64(seq)),
-            "author": author.json, "kind": .string(kind.rawValue), "body": .string(body), "data": data,
-            "reply_to": JSONValue(replyTo), "relayed_from": JSONValue(relayedFrom), "relay_note": JSONValue(relayNote),
-            "priority": .string(priority.rawValue), "requires_ack": .bool(requiresAck),
-            "acks": .array(acks.map { ["by": .string($0.by), "at": .string($0.at)] }),
-            "created_at": .string(createdAt), "edited_at": JSONValue(editedAt), "redacted": .bool(redacted),
-        ]
+        .members([
+            "acks": .array(acks.map(\.json)), "author": author.json, "body": .string(body), "case_id": .string(caseId),
+            "created_at": .string(createdAt), "data": data, "edited_at": JSONValue(editedAt), "id": .string(id),
+            "kind": .string(kind.rawValue), "priority": .string(priority.rawValue), "redacted": .bool(redacted),
+            "relay_note": JSONValue(relayNote), "relayed_from": JSONValue(relayedFrom), "reply_to": JSONValue(replyTo),
+            "requires_ack": .bool(requiresAck), "seq": .int(Int64(seq)), "thread": .string(thread.rawValue),
+        ])
     }
 }
 
@@ -119,9 +120,9 @@ public struct ThreadSummary: Sendable {
     }
 
     public var json: JSONValue {
-        [
-            "name": .string(name.rawValue), "message_count": .int(Int64(messageCount)),
-            "last_message": lastMessage?.json ?? .null, "unread": .int(Int64(unread)),
-        ]
+        .members([
+            "last_message": lastMessage?.json ?? .null, "message_count": .int(Int64(messageCount)), "name": .string(name.rawValue),
+            "unread": .int(Int64(unread)),
+        ])
     }
 }

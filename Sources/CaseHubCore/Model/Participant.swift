@@ -20,10 +20,10 @@ public struct Participant: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        [
-            "id": .string(id), "case_id": .string(caseId), "role": .string(role.rawValue), "name": .string(name),
-            "email": JSONValue(email), "locale": .string(locale), "created_at": .string(createdAt),
-        ]
+        .members([
+            "case_id": .string(caseId), "created_at": .string(createdAt), "email": JSONValue(email), "id": .string(id),
+            "locale": .string(locale), "name": .string(name), "role": .string(role.rawValue),
+        ])
     }
 
     /// Locales with templates; `id` (Bahasa Indonesia) is the default.
