@@ -55,9 +55,9 @@ extension SQLiteStore {
         let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
         let boundArguments = arguments
         return try await read { db in
-            let rows = try db.rows(sql, boundArguments)
-            let cases = rows.prefix(query.limit).map(Self.caseValue)
-            return CasePage(cases: Array(cases), nextAfter: rows.count > query.limit ? cases.last?.id : nil)
+            let found = try db.fetch(sql, boundArguments, as: Self.caseValue)
+            let cases = Array(found.prefix(query.limit))
+            return CasePage(cases: cases, nextAfter: found.count > query.limit ? cases.last?.id : nil)
         }
     }
 
@@ -98,7 +98,7 @@ extension SQLiteStore {
 
     public func participants(caseId: String) async throws -> [Participant] {
         try await read { db in
-            try db.rows("SELECT \(Columns.participant) FROM participants WHERE case_id = ? ORDER BY id", [caseId]).map(Self.participantValue)
+            try db.fetch("SELECT \(Columns.participant) FROM participants WHERE case_id = ? ORDER BY id", [caseId], as: Self.participantValue)
         }
     }
 

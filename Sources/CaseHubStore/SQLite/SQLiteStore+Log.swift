@@ -7,11 +7,10 @@ extension SQLiteStore {
         let visible = threads.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")
         let threadFilter = threads.count == ThreadName.allCases.count ? "" : " AND (thread IS NULL OR thread IN (\(visible)))"
         return try await read { db in
-            let rows = try db.rows(
+            let entries = try db.fetch(
                 "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
-                [caseId, after, limit + 1])
-            let entries = rows.prefix(limit).map(Self.logEntry)
-            return LogPage(entries: Array(entries), hasMore: rows.count > limit)
+                [caseId, after, limit + 1], as: Self.logEntry)
+            return LogPage(entries: Array(entries.prefix(limit)), hasMore: entries.count > limit)
         }
     }
 

@@ -43,16 +43,15 @@ extension SQLiteStore {
             let upper = query.before ?? Int.max
             if query.after == nil, query.before != nil {
                 // Scrolling back from `before`: the newest `limit` messages below it.
-                let rows = try db.rows(
+                let newestFirst = try db.fetch(
                     "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    [caseId, thread.rawValue, upper, query.limit + 1])
-                let page = rows.prefix(query.limit).reversed().map(Self.messageValue)
-                return MessagePage(messages: page, hasMore: rows.count > query.limit)
+                    [caseId, thread.rawValue, upper, query.limit + 1], as: Self.messageValue)
+                return MessagePage(messages: newestFirst.prefix(query.limit).reversed(), hasMore: newestFirst.count > query.limit)
             }
-            let rows = try db.rows(
+            let messages = try db.fetch(
                 "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                [caseId, thread.rawValue, lower, upper, query.limit + 1])
-            return MessagePage(messages: rows.prefix(query.limit).map(Self.messageValue), hasMore: rows.count > query.limit)
+                [caseId, thread.rawValue, lower, upper, query.limit + 1], as: Self.messageValue)
+            return MessagePage(messages: Array(messages.prefix(query.limit)), hasMore: messages.count > query.limit)
         }
     }
 
@@ -189,8 +188,10 @@ extension SQLiteStore {
                 OR (type = 'message.relayed' AND seq = (SELECT parent_seq FROM log_entries WHERE case_id = ? AND seq = ?)))
             """,
             [message.caseId, message.seq, message.seq, message.caseId, message.seq])
-        let copies = try db.rows("SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id])
-        for copy in copies.map(messageValue) {
+        let copies = try db.fetch(
+            "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id],
+            as: messageValue)
+        for copy in copies {
             _ = try redact(copy, reason: reason, copyOf: message.id, by: actor, at: at, log: &log, db: db)
         }
         var redacted = message

@@ -52,6 +52,15 @@ extension Database {
         try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
     }
 
+    /// Decodes each row straight from the statement: no copy of the row is made first, which
+    /// matters on the read paths that return pages of rows.
+    func fetch<T>(_ sql: String, _ arguments: StatementArguments = [], as decode: (Row) -> T) throws -> [T] {
+        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
+        var values: [T] = []
+        while let row = try cursor.next() { values.append(decode(row)) }
+        return values
+    }
+
     func row(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
         try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
