@@ -100,11 +100,12 @@ import Testing
         #expect(ChainVerifier.Result.broken(firstBadSeq: 2).json.canonicalString == #"{"first_bad_seq":2,"ok":false}"#)
     }
 
-    @Test func logViewMergesHeldContentAndMarksErasedContent() throws {
+    @Test func logViewShowsHashedDataAndContentApart() throws {
         var posted = Self.chain()[1]
-        #expect(posted.json["data"]?["body"]?.stringValue == "Jadwal edukasi besok")
-        posted.content = nil
+        #expect(posted.json["content"]?["body"]?.stringValue == "Jadwal edukasi besok")
         #expect(posted.json["data"]?["body"] == nil)
-        #expect(posted.json["data"]?["redacted"] == true)
+        posted.content = nil
+        #expect(posted.json["content"] == .null)
+        #expect(posted.json["data"]?["content_sha256"] != nil)
     }
 }

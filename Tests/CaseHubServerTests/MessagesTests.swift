@@ -187,9 +187,9 @@ struct MessagesTests {
 
             let log = try await hub.log(caseId: caseId)
             let posted = try #require(entry(log, type: "message.posted", messageId: id))
-            #expect((posted["data"] as? JSONObject)?["body"] as? String == original)
+            #expect((posted["content"] as? JSONObject)?["body"] as? String == original)
             let editEntry = try #require(entry(log, type: "message.edited", messageId: id))
-            #expect((editEntry["data"] as? JSONObject)?["body"] as? String == changed)
+            #expect((editEntry["content"] as? JSONObject)?["body"] as? String == changed)
             #expect(editEntry["parent_seq"] as? Int == seq)
             #expect(editEntry["thread"] as? String == "family")
             #expect(try await hub.verify(caseId: caseId)["ok"] as? Bool == true)
@@ -253,8 +253,8 @@ struct MessagesTests {
             let log = try #require(try logReply.json()["entries"] as? [JSONObject])
             let posted = try #require(entry(log, type: "message.posted", messageId: id))
             let postedData = try #require(posted["data"] as? JSONObject)
-            #expect(postedData["body"] == nil)
-            #expect(postedData["redacted"] as? Bool == true)
+            #expect(posted["content"] is NSNull)
+            #expect(postedData["content_sha256"] is String)
             let redaction = try #require(entry(log, type: "message.redacted", messageId: id))
             #expect(redaction["parent_seq"] as? Int == message["seq"] as? Int)
 
@@ -294,8 +294,8 @@ struct MessagesTests {
             #expect(!log.contains(secret))
             let entries = try #require(try log.json()["entries"] as? [JSONObject])
             let posted = try #require(entry(entries, type: "message.posted", messageId: id))
-            #expect((posted["data"] as? JSONObject)?["body"] == nil)
-            #expect((posted["data"] as? JSONObject)?["redacted"] as? Bool == true)
+            #expect(posted["content"] is NSNull)
+            #expect((posted["data"] as? JSONObject)?["content_sha256"] is String)
             #expect(try await hub.verify(caseId: caseId)["ok"] as? Bool == true)
         }
     }

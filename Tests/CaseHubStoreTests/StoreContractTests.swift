@@ -114,7 +114,7 @@ import Testing
             #expect(relayEntry.parentSeq == answer.seq && relayEntry.thread == .ppa)
             #expect(entries.first { $0.seq == relayed.seq }?.parentSeq == relayEntry.seq)
             // The earlier text stays in the log.
-            #expect(entries.first { $0.seq == answer.seq }?.json["data"]?["body"]?.stringValue == "Ya, besok pagi")
+            #expect(entries.first { $0.seq == answer.seq }?.json["content"]?["body"]?.stringValue == "Ya, besok pagi")
             #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: entries.count))
         }
     }
@@ -220,7 +220,7 @@ import Testing
             #expect(try await store.principal(tokenHash: "nope") == nil)
             let entries = try await Sample.allEntries(store, caseValue.id)
             #expect(entries.last?.type == "participant.added")
-            #expect(entries.last?.json["data"]?["email"]?.stringValue == "sari@example.org")
+            #expect(entries.last?.json["content"]?["email"]?.stringValue == "sari@example.org")
         }
     }
 

@@ -73,22 +73,14 @@ public struct LogEntry: Sendable, Equatable {
         self.prevHash = prevHash
     }
 
-    /// The entry as the API shows it: the redactable content is merged into `data` while it
-    /// is still held, and `data.redacted` is true once a redaction has erased it.
+    /// The entry as the API shows it: the hashed fields exactly as hashed, and beside them the
+    /// redactable `content` (null where the entry has none or a redaction erased it), so that
+    /// anyone can recompute `hash` from what they read.
     public var json: JSONValue {
         .members([
-            "actor": actor, "at": .string(at), "data": viewData, "hash": .string(hash), "parent_seq": JSONValue(parentSeq),
-            "prev_hash": .string(prevHash), "seq": .int(Int64(seq)), "thread": JSONValue(thread?.rawValue), "type": .string(type),
+            "actor": actor, "at": .string(at), "content": content ?? .null, "data": data, "hash": .string(hash),
+            "parent_seq": JSONValue(parentSeq), "prev_hash": .string(prevHash), "seq": .int(Int64(seq)),
+            "thread": JSONValue(thread?.rawValue), "type": .string(type),
         ])
-    }
-
-    private var viewData: JSONValue {
-        guard case .object(var members)? = try? data.parsed(), members["content_sha256"] != nil else { return data }
-        if case .object(let held)? = try? content?.parsed() {
-            members.merge(held) { _, new in new }
-        } else {
-            members["redacted"] = true
-        }
-        return .object(members)
     }
 }
