@@ -34,6 +34,36 @@ import Testing
         }
     }
 
+    /// The log is the record: the rows the API serves must say what it says.
+    @Test(arguments: [
+        ("UPDATE messages SET body = 'dosis 9' WHERE seq = 3", 3),
+        ("UPDATE messages SET thread = 'family' WHERE seq = 3", 3),
+        ("UPDATE messages SET author_id = 'someone-else' WHERE seq = 4", 4),
+        ("UPDATE messages SET redacted = 1, body = '', data = '{}' WHERE seq = 4", 4),
+        ("UPDATE messages SET acks = '[]' WHERE seq = 3", 3),
+        ("UPDATE messages SET data = '{\"dose\":\"20mg\"}' WHERE seq = 5", 5),
+        ("DELETE FROM messages WHERE seq = 4", 4),
+        ("UPDATE messages SET thread = 'kitchen' WHERE seq = 5", 5),
+        ("UPDATE cases SET mrn = 'RM-99999'", 1),
+        ("UPDATE cases SET status = 'closed'", 1),
+        ("UPDATE log_entries SET thread = 'kitchen' WHERE seq = 3", 3),
+        // Cutting the log short and rewriting the case's head to match: the messages remain.
+        ("DELETE FROM log_entries WHERE seq = 6; UPDATE cases SET log_seq = 5, log_hash = (SELECT hash FROM log_entries l WHERE l.case_id = cases.id AND l.seq = 5)", 3),
+    ])
+    func editsToServedRowsAreCaughtAgainstTheLog(_ tampering: String, _ firstBadSeq: Int) async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            var messages: [Message] = []
+            for index in 0..<4 { messages.append(try await Sample.post(store, caseValue.id, "dosis \(index)")) }
+            _ = try await store.ackMessage(caseId: caseValue.id, id: messages[1].id, by: Actor(id: "p-mpp", role: "case_manager", name: "MPP"))
+            #expect(messages.map(\.seq) == [2, 3, 4, 5])
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: 6))
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            try await queue.write { db in try db.execute(sql: tampering) }
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .broken(firstBadSeq: firstBadSeq))
+        }
+    }
+
     @Test func aLogCutShortAtItsEndIsCaught() async throws {
         try await StoreBackend.sqlite.withStore { store, fixture in
             let caseValue = try await Sample.openCase(store)

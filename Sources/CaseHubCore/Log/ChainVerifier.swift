@@ -43,6 +43,11 @@ public struct ChainVerifier: Sendable {
         return true
     }
 
+    /// The next entry could not be read at all (a value the hub never writes).
+    public mutating func unreadableEntry() {
+        if firstBad == nil { firstBad = expectedSeq }
+    }
+
     /// The verdict, given the head the case records (`headSeq` 0 for an empty log).
     public func finish(headSeq: Int, headHash: String) -> Result {
         let unexplained = erasures.first?.seq
@@ -79,9 +84,13 @@ public struct ChainVerifier: Sendable {
         return recomputed == entry.hash
     }
 
+    /// Hashes the content as stored, byte for byte: a rewrite into an equivalent but different
+    /// text (reordered keys, a duplicate key) is tampering too.
     private static func contentMatches(_ entry: LogEntry) -> Bool {
         guard let content = entry.content else { return true }
-        guard let parsed = try? content.parsed(), let recorded = entry.data["content_sha256"]?.stringValue else { return false }
-        return HashChain.sha256Hex(parsed.canonicalBytes) == recorded
+        guard let recorded = entry.data["content_sha256"]?.stringValue else { return false }
+        let bytes: [UInt8]
+        if case .canonical(let text) = content { bytes = Array(text.utf8) } else { bytes = content.canonicalBytes }
+        return HashChain.sha256Hex(bytes) == recorded
     }
 }

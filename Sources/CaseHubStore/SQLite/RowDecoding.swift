@@ -15,23 +15,37 @@ enum Columns {
     static let logEntry = "case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash"
 }
 
+/// A stored value the hub never writes: the file was changed outside the hub. Reading stops
+/// rather than guessing (an unknown thread read as another could show a message to the
+/// wrong audience).
+struct CorruptRow: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Reads an enum column strictly.
+private func decode<T: RawRepresentable>(_ type: T.Type, _ row: Row, _ index: Int, _ table: String) throws -> T where T.RawValue == String {
+    let raw: String = row[index]
+    guard let value = T(rawValue: raw) else { throw CorruptRow(description: "\(table): unknown value '\(raw)' in column \(index)") }
+    return value
+}
+
 extension SQLiteStore {
     /// Reads a row selected with ``Columns/case``.
-    static func caseValue(_ row: Row) -> Case {
+    static func caseValue(_ row: Row) throws -> Case {
         Case(
             id: row[0], mrn: row[1], patient: .canonical(row[2]), payer: .canonical(row[3]),
-            status: Case.Status(rawValue: row[4]) ?? .open, createdAt: row[5], closedAt: row[6])
+            status: try decode(Case.Status.self, row, 4, "cases"), createdAt: row[5], closedAt: row[6])
     }
 
     /// Reads a row selected with ``Columns/participant``.
-    static func participantValue(_ row: Row) -> Participant {
+    static func participantValue(_ row: Row) throws -> Participant {
         Participant(
-            id: row[0], caseId: row[1], role: Role(rawValue: row[2]) ?? .family, name: row[3], email: row[4], locale: row[5],
+            id: row[0], caseId: row[1], role: try decode(Role.self, row, 2, "participants"), name: row[3], email: row[4], locale: row[5],
             createdAt: row[6])
     }
 
     /// Reads a row selected with ``Columns/message``.
-    static func messageValue(_ row: Row) -> Message {
+    static func messageValue(_ row: Row) throws -> Message {
         let acksText: String = row[15]
         var acks: [Message.Ack] = []
         if acksText != "[]", case .array(let items)? = try? JSONValue.parse(acksText) {
@@ -41,19 +55,22 @@ extension SQLiteStore {
             }
         }
         return Message(
-            id: row[0], caseId: row[1], thread: ThreadName(rawValue: row[2]) ?? .patient, seq: row[3],
-            author: Actor(id: row[4], role: row[5], name: row[6]), kind: Message.Kind(rawValue: row[7]) ?? .text, body: row[8],
+            id: row[0], caseId: row[1], thread: try decode(ThreadName.self, row, 2, "messages"), seq: row[3],
+            author: Actor(id: row[4], role: row[5], name: row[6]), kind: try decode(Message.Kind.self, row, 7, "messages"), body: row[8],
             data: .canonical(row[9]), replyTo: row[10], relayedFrom: row[11], relayNote: row[12],
-            priority: Message.Priority(rawValue: row[13]) ?? .routine, requiresAck: row[14], acks: acks, createdAt: row[16],
+            priority: try decode(Message.Priority.self, row, 13, "messages"), requiresAck: row[14], acks: acks, createdAt: row[16],
             editedAt: row[17], redacted: row[18])
     }
 
     /// Reads a row selected with ``Columns/logEntry``.
-    static func logEntry(_ row: Row) -> LogEntry {
-        let thread: String? = row[4]
+    static func logEntry(_ row: Row) throws -> LogEntry {
+        let thread: ThreadName? = try (row[4] as String?).map { raw in
+            guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "log_entries: unknown thread '\(raw)'") }
+            return thread
+        }
         let content: String? = row[8]
         return LogEntry(
-            caseId: row[0], seq: row[1], at: row[2], type: row[3], thread: thread.flatMap(ThreadName.init), parentSeq: row[5],
+            caseId: row[0], seq: row[1], at: row[2], type: row[3], thread: thread, parentSeq: row[5],
             actor: .canonical(row[6]), data: .canonical(row[7]), content: content.map(JSONValue.canonical), hash: row[9],
             prevHash: row[10])
     }

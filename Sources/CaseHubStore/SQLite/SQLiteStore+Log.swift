@@ -6,7 +6,7 @@ extension SQLiteStore {
         // Thread names come from the enum, never from the request, so they can be inlined.
         let visible = threads.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")
         let threadFilter = threads.count == ThreadName.allCases.count ? "" : " AND (thread IS NULL OR thread IN (\(visible)))"
-        return try await read { db in
+        return try await readAtLength { db in
             let entries = try db.fetch(
                 "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
                 [caseId, after, limit + 1], as: Self.logEntry)
@@ -15,16 +15,33 @@ extension SQLiteStore {
     }
 
     public func verifyLog(caseId: String) async throws -> ChainVerifier.Result {
-        try await read { db in
-            guard let head = try db.row("SELECT log_seq, log_hash FROM cases WHERE id = ?", [caseId]) else {
+        try await readAtLength { db in
+            guard let caseRow = try db.row("SELECT \(Columns.case), log_seq, log_hash FROM cases WHERE id = ?", [caseId]) else {
                 throw CaseHubError.caseNotFound
             }
-            var verifier = ChainVerifier()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? ORDER BY seq", arguments: [caseId])
-            while let row = try cursor.next() {
-                guard verifier.check(Self.logEntry(row)) else { break }
+            var chain = ChainVerifier()
+            var state = CaseStateCheck()
+            let entries = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? ORDER BY seq"), arguments: [caseId])
+            while let row = try entries.next() {
+                guard let entry = try? Self.logEntry(row) else {
+                    chain.unreadableEntry()
+                    break
+                }
+                guard chain.check(entry) else { break }
+                state.record(entry)
             }
-            return verifier.finish(headSeq: head["log_seq"], headHash: head["log_hash"])
+            let verdict = chain.finish(headSeq: caseRow[7], headHash: caseRow[8])
+            guard case .intact = verdict else { return verdict }
+
+            // The chain holds; now the case row and the messages must say what it says.
+            if let caseValue = try? Self.caseValue(caseRow) { state.check(caseValue) } else { state.unreadableMessage(seq: 1) }
+            let messages = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT \(Columns.message) FROM messages WHERE case_id = ? ORDER BY seq"), arguments: [caseId])
+            while let row = try messages.next() {
+                if let message = try? Self.messageValue(row) { state.check(message) } else { state.unreadableMessage(seq: row[3]) }
+            }
+            return state.firstDisagreement().map { .broken(firstBadSeq: $0) } ?? verdict
         }
     }
 }

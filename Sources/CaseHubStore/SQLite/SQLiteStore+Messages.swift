@@ -163,7 +163,7 @@ extension SQLiteStore {
                             WHERE case_id = ? AND thread = ? AND seq > ? AND author_id != ? AND redacted = 0
                             """),
                     arguments: [caseId, thread.rawValue, readUpTo, readerId]) ?? 0
-                return ThreadSummary(name: thread, messageCount: count, lastMessage: last.map(Self.messageValue), unread: unread)
+                return ThreadSummary(name: thread, messageCount: count, lastMessage: try last.map(Self.messageValue), unread: unread)
             }
         }
     }

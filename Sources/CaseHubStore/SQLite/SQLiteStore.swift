@@ -49,6 +49,12 @@ public final class SQLiteStore: Store {
         try readInPlace(body)
     }
 
+    /// Runs a read that may take long (a whole log) on a reader queue, off Swift's small pool
+    /// of cooperative threads.
+    func readAtLength<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
     /// Not async, so that it picks GRDB's blocking `read` rather than the one that hops.
     private func readInPlace<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
@@ -63,10 +69,10 @@ extension Database {
 
     /// Decodes each row straight from the statement: no copy of the row is made first, which
     /// matters on the read paths that return pages of rows.
-    func fetch<T>(_ sql: String, _ arguments: StatementArguments = [], as decode: (Row) -> T) throws -> [T] {
+    func fetch<T>(_ sql: String, _ arguments: StatementArguments = [], as decode: (Row) throws -> T) throws -> [T] {
         let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
         var values: [T] = []
-        while let row = try cursor.next() { values.append(decode(row)) }
+        while let row = try cursor.next() { values.append(try decode(row)) }
         return values
     }
 
