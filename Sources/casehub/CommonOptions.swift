@@ -21,15 +21,20 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    /// Opens the configured store and brings its schema up to date.
-    func openStore(_ configuration: HubConfiguration, logger: Logger) async throws -> any Store {
+    /// Opens the configured store and brings its schema up to date, or, for inspection
+    /// (`log verify`, `export`), opens it read-only as it is: evidence is not changed by
+    /// being examined, and a mistyped path creates nothing.
+    func openStore(_ configuration: HubConfiguration, logger: Logger, inspecting: Bool = false) async throws -> any Store {
         let store: any Store
         switch configuration.database {
         case .sqlite(let path):
-            store = try failingWithStatus2(prefix: "database_url: cannot open \(path)") { try SQLiteStore(path: path, logger: logger) }
+            store = try failingWithStatus2(prefix: "database_url: cannot open \(path)") {
+                try SQLiteStore(path: path, logger: logger, readOnly: inspecting)
+            }
         case .postgres:
             throw Fatal.exit(2, "configuration error: database_url: PostgreSQL is not available in this version; use sqlite://PATH")
         }
+        if inspecting { return store }
         do {
             try await store.migrate()
         } catch {

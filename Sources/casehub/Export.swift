@@ -19,7 +19,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         guard format == .jsonl else { throw Fatal.exit(2, "--format fhir: the FHIR export is not available in this version; use jsonl") }
         let configuration = try options.loadConfiguration()
-        let store = try await options.openStore(configuration, logger: options.logger(configuration))
+        let store = try await options.openStore(configuration, logger: options.logger(configuration), inspecting: true)
         guard try await store.getCase(id: caseId) != nil else { throw Fatal.exit(2, "no case \(caseId)") }
         var after = 0
         while true {

@@ -16,7 +16,7 @@ struct LogCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.loadConfiguration()
-            let store = try await options.openStore(configuration, logger: options.logger(configuration))
+            let store = try await options.openStore(configuration, logger: options.logger(configuration), inspecting: true)
             guard try await store.getCase(id: caseId) != nil else { throw Fatal.exit(2, "no case \(caseId)") }
             switch try await store.verifyLog(caseId: caseId) {
             case .intact(let entries):

@@ -174,6 +174,20 @@ struct CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: otherPath), "migrate --database made no file at \(otherPath)")
     }
 
+    /// Inspecting a database never creates or changes one: a mistyped path is an error, not a
+    /// new empty hub.
+    @Test func inspectionCommandsCreateNothing() async throws {
+        let scratch = try Scratch("inspect")
+        defer { scratch.remove() }
+        let environment = scratch.environment()
+        for command in [["log", "verify", "some-case"], ["export", "some-case"]] {
+            let result = try await runCaseHub(command, in: scratch, environment: environment)
+            #expect(result.status == 2 && result.stderrLines.count == 1 && result.stdout.isEmpty, "\(result)")
+            #expect(result.stderr.contains("no database"), "\(result)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.databasePath))
+    }
+
     /// Only admin tokens come from the CLI.
     @Test func tokenIssueRefusesParticipantRoles() async throws {
         let scratch = try Scratch("token")

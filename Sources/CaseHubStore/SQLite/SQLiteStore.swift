@@ -13,11 +13,19 @@ public final class SQLiteStore: Store {
     let writer: GroupCommitWriter
     let logger: Logger
 
-    /// Opens (creating when missing) the database file at `path`.
-    public init(path: String, logger: Logger) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// Opens the database file at `path`, creating it when missing.
+    ///
+    /// - Parameter readOnly: for inspecting a hub's file (verifying, exporting) without
+    ///   changing it: the file must exist, and nothing is created or migrated.
+    public init(path: String, logger: Logger, readOnly: Bool = false) throws {
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else { throw MissingDatabase(path: path) }
+        } else {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         var configuration = Configuration()
+        configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
@@ -59,6 +67,12 @@ public final class SQLiteStore: Store {
     private func readInPlace<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
     }
+}
+
+/// Inspection was asked of a file that does not exist.
+struct MissingDatabase: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "no database at \(path)" }
 }
 
 extension Database {
