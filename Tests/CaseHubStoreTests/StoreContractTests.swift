@@ -201,6 +201,10 @@ import Testing
             let own = try await store.createCase(NewCase(mrn: "RM-9", patient: ["name": "Siti"], payer: .null), by: manager)
             let participants = try await store.participants(caseId: own.id)
             #expect(participants.map(\.role) == [.caseManager] && participants.first?.email == "dewi@example.org")
+            // From its first entry, the new case's log names the case manager as its participant.
+            let opening = try await Sample.allEntries(store, own.id)
+            #expect(opening.map(\.type) == ["case.opened", "participant.added"])
+            #expect(opening.allSatisfy { $0.actor["id"]?.stringValue == participants.first?.id })
             let managerNow = try #require(try await store.principal(tokenHash: "hash-mpp"))
             #expect(Set(managerNow.memberships.keys) == [ids[0], own.id])
             let listed = try await store.listCases(CaseQuery(status: .open, limit: 50, after: nil), for: managerNow)

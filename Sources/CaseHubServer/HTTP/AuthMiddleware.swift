@@ -19,9 +19,10 @@ struct AuthMiddleware: RouterMiddleware {
         let tokenHash = Token.hash(String(parts[1]))
         var principal = cache.principal(tokenHash: tokenHash)
         if principal == nil {
+            let generation = cache.generation
             principal = try await store.principal(tokenHash: tokenHash)
             guard let principal else { throw CaseHubError.unauthorized("unknown or revoked token") }
-            cache.remember(principal, tokenHash: tokenHash)
+            cache.remember(principal, tokenHash: tokenHash, readAt: generation)
         }
         var context = context
         context.principal = principal

@@ -4,6 +4,9 @@ import GRDB
 /// Appends entries to one case's log inside a write transaction, keeping the case's head
 /// (last `seq` and hash) in step. Create one per command, append, then call `finish()`.
 struct LogAppender {
+    /// Every case log starts with its `case.opened` entry; case-level entries hang under it.
+    static let caseOpenedSeq = 1
+
     let caseId: String
     let status: Case.Status
     private(set) var seq: Int

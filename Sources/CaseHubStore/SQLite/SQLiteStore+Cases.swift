@@ -13,21 +13,25 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, 'open', ?, NULL, 0, ?)
                 """,
                 [created.id, created.mrn, created.patient.canonicalString, created.payer.canonicalString, now, HashChain.genesis])
+            // A case manager who opens a case takes part in it with the same token, and is
+            // recorded as that participant from the first entry on.
+            var participant: Participant?
+            if principal.role == .caseManager {
+                let profile = try db.row("SELECT email, locale FROM participants WHERE token_id = ? LIMIT 1", [principal.tokenId])
+                participant = Participant(
+                    id: Identifier.make(), caseId: created.id, role: .caseManager, name: principal.name, email: profile?[0],
+                    locale: profile?[1] ?? "id", createdAt: now)
+                try Self.insert(participant!, tokenId: principal.tokenId, db: db)
+            }
+            let actor = participant.map { Actor(id: $0.id, role: $0.role.rawValue, name: $0.name) } ?? principal.actor(in: created.id)
             var log = try LogAppender(caseId: created.id, db: db)
-            let actor = principal.actor(in: created.id)
             let opened = try log.append(
                 LogDraft(
                     type: .caseOpened, thread: nil, parentSeq: nil, actor: actor,
                     data: ["case_id": .string(created.id), "mrn": .string(created.mrn)],
                     content: ["patient": created.patient, "payer": created.payer]),
                 at: now)
-            // A case manager who opens a case takes part in it with the same token.
-            if principal.role == .caseManager {
-                let profile = try db.row("SELECT email, locale FROM participants WHERE token_id = ? LIMIT 1", [principal.tokenId])
-                let participant = Participant(
-                    id: Identifier.make(), caseId: created.id, role: .caseManager, name: principal.name, email: profile?["email"],
-                    locale: profile?["locale"] ?? "id", createdAt: now)
-                try Self.insert(participant, tokenId: principal.tokenId, db: db)
+            if let participant {
                 try log.append(Self.participantAddedDraft(participant, parentSeq: opened.seq, actor: actor), at: now)
             }
             try log.finish()
@@ -90,7 +94,7 @@ extension SQLiteStore {
             let participant = Participant(
                 id: Identifier.make(), caseId: caseId, role: new.role, name: new.name, email: new.email, locale: new.locale, createdAt: now)
             try Self.insert(participant, tokenId: tokenId, db: db)
-            try log.append(Self.participantAddedDraft(participant, parentSeq: 1, actor: actor), at: now)
+            try log.append(Self.participantAddedDraft(participant, parentSeq: LogAppender.caseOpenedSeq, actor: actor), at: now)
             try log.finish()
             return participant
         }
