@@ -239,4 +239,39 @@ struct BadInputTests {
             }
         }
     }
+
+    @Test("relaying to a thread that does not exist or to the message's own thread answers 400 naming to")
+    func relayTargets() async throws {
+        try await withHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let manager = try await hub.addParticipant(caseId: caseId, role: "case_manager", name: "MPP Dewi")
+            let messageId = try #require(try await hub.postMessage(caseId: caseId, thread: "family", body: "existing")["id"] as? String)
+            let before = try await hub.snapshot()
+            let uri = "/v1/cases/\(caseId)/messages/\(messageId)/relay"
+            for json in [#"{"to": "kitchen"}"#, #"{"to": "family"}"#, #"{}"#, #"{"to": 3}"#] {
+                expectError(try await hub.post(uri, token: manager.token, json: json), .badRequest, "invalid_request", naming: "to")
+            }
+            #expect(try await hub.snapshot() == before)
+        }
+    }
+
+    @Test("a redaction reason longer than 200 bytes answers 400 naming reason")
+    func longRedactionReason() async throws {
+        try await Self.refusing { hub, caseId in
+            let messageId = try #require(try await hub.messages(caseId: caseId, thread: "family").first?["id"] as? String)
+            let reason = String(repeating: "x", count: 201)
+            let reply = try await hub.request(.delete, "/v1/cases/\(caseId)/messages/\(messageId)?reason=\(reason)", token: hub.adminToken)
+            expectError(reply, .badRequest, "invalid_request", naming: "reason")
+        }
+    }
+
+    @Test("message data over 64 KiB answers 400 naming data")
+    func oversizedData() async throws {
+        try await Self.refusing { hub, caseId in
+            let big = String(repeating: "a", count: 70_000)
+            let reply = try await hub.post(
+                "/v1/cases/\(caseId)/threads/family/messages", token: hub.adminToken, json: #"{"body": "x", "data": {"note": "\#(big)"}}"#)
+            expectError(reply, .badRequest, "invalid_request", naming: "data")
+        }
+    }
 }

@@ -59,8 +59,11 @@ extension HubAPI {
             guard message.author.id == actor.id || principal.role == .caseManager else {
                 throw CaseHubError.forbidden("only the author or the case manager may redact a message")
             }
-            let redacted = try await store.redactMessage(
-                caseId: caseId, id: message.id, by: actor, reason: request.queryString("reason"))
+            // The reason stays in the chain for good (the text it explains is what gets erased),
+            // so it is kept short: a reason, not a place for clinical text.
+            let reason = request.queryString("reason")
+            if let reason, reason.utf8.count > 200 { throw CaseHubError.invalidRequest(field: "reason", "is longer than 200 bytes") }
+            let redacted = try await store.redactMessage(caseId: caseId, id: message.id, by: actor, reason: reason)
             return Response.json(redacted.json)
         }
 
@@ -69,7 +72,8 @@ extension HubAPI {
             let message = try await visibleMessage(in: caseId, context)
             try require([.caseManager], context, to: "relay messages")
             let body = try await RequestBody.read(request, context: context)
-            let target = try visible(thread: body.string("to"), for: context.caller())
+            let to: ThreadName = try body.choice("to")
+            let target = try visible(thread: to.rawValue, for: context.caller())
             let relayed = try await store.relayMessage(
                 caseId: caseId, id: message.id, to: target, note: body.optionalString("note", maxLength: 4096),
                 by: context.caller().actor(in: caseId))
@@ -86,7 +90,7 @@ extension HubAPI {
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
 
-    /// Message bodies are chat text, not documents: 64 KiB is generous.
+    /// Message bodies (and their structured data) are chat, not documents: 64 KiB is generous.
     static let maximumBodyBytes = 64 * 1024
 
     static func newMessage(from body: RequestBody) throws -> NewMessage {
@@ -94,6 +98,9 @@ extension HubAPI {
         guard !kind.isHubAuthored else { throw CaseHubError.invalidRequest(field: "kind", "'\(kind.rawValue)' messages are written by the hub only") }
         let text = try kind == .text ? body.nonEmptyString("body", maxLength: maximumBodyBytes) : body.string("body", maxLength: maximumBodyBytes)
         let data = try body.optionalObject("data")?.json ?? [:]
+        guard data.canonicalBytes.count <= maximumBodyBytes else {
+            throw CaseHubError.invalidRequest(field: "data", "is larger than \(maximumBodyBytes) bytes")
+        }
         return NewMessage(
             body: text, kind: kind, data: data, replyTo: try body.optionalString("reply_to", maxLength: 64),
             priority: try body.choice("priority", default: .routine), requiresAck: try body.optionalBool("requires_ack") ?? false)
