@@ -18,7 +18,13 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var configuration = try options.loadConfiguration()
         if let host { configuration.host = host }
-        if let port { configuration.port = port }
+        if let port {
+            guard (0...65535).contains(port) else { throw Fatal.exit(2, "--port: must be a port number from 0 to 65535") }
+            configuration.port = port
+        }
+        for name in HubConfiguration.unknownVariables(in: ProcessInfo.processInfo.environment) {
+            FileHandle.standardError.write(Data("casehub: warning: \(name) is not a configuration variable; ignored\n".utf8))
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel

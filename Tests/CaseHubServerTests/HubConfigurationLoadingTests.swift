@@ -101,4 +101,29 @@ import Testing
         #expect(try DatabaseLocation(url: "postgres://u:p@127.0.0.1:5432/hub") == .postgres(url: "postgres://u:p@127.0.0.1:5432/hub"))
         #expect(throws: ConfigurationError.self) { try DatabaseLocation(url: "sqlite://") }
     }
+
+    @Test func errorsStayOnOneLineAndHidePasswords() throws {
+        try withFile("port: [1\nhost: x\n") { path in
+            let problem = error { try HubConfiguration.load(file: path, environment: [:]) }
+            #expect(problem?.key == "config")
+            #expect(problem.map { !$0.description.contains("\n") } == true)
+        }
+        let url = error { try HubConfiguration.load(file: nil, environment: ["CASEHUB_DATABASE_URL": "mysql://hub:s3cret@db/hub"]) }
+        #expect(url?.key == "database_url")
+        #expect(url.map { !$0.description.contains("s3cret") && $0.description.contains("hub:***@db") } == true)
+    }
+
+    @Test func retryDelaysAreBounded() {
+        #expect(RetrySchedule.parse("5s,5m,30m,2h,5h,10h,10h") == RetrySchedule.default)
+        #expect(RetrySchedule.parse("1d") == [.seconds(86400)])
+        #expect(RetrySchedule.parse("9223372036854775807d") == nil)
+        #expect(RetrySchedule.parse("400d") == nil)
+        #expect(RetrySchedule.parse("5x") == nil)
+        #expect(RetrySchedule.parse("") == nil)
+    }
+
+    @Test func unknownVariablesAreNamedForAWarning() {
+        let environment = ["CASEHUB_DATABSE_URL": "sqlite://x", "CASEHUB_PORT": "1", "CASEHUB_ACCESS_PPA": "ppa", "HOME": "/root"]
+        #expect(HubConfiguration.unknownVariables(in: environment) == ["CASEHUB_DATABSE_URL"])
+    }
 }

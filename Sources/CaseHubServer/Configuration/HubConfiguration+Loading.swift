@@ -79,6 +79,16 @@ extension HubConfiguration {
         }
     }
 
+    /// `CASEHUB_*` variables that name no configuration key: most likely typos, which would
+    /// otherwise fall back to a default without a word.
+    public static func unknownVariables(in environment: [String: String]) -> [String] {
+        let known: Set<String> = [
+            "CASEHUB_CONFIG", "CASEHUB_HOST", "CASEHUB_PORT", "CASEHUB_DATABASE_URL", "CASEHUB_SMTP_URL", "CASEHUB_SMTP_FROM",
+            "CASEHUB_WEBHOOK_ALLOW_PRIVATE", "CASEHUB_RETRY_SCHEDULE", "CASEHUB_PUBLIC_URL", "CASEHUB_LOG_LEVEL",
+        ]
+        return environment.keys.filter { $0.hasPrefix("CASEHUB_") && !known.contains($0) && !$0.hasPrefix("CASEHUB_ACCESS_") }.sorted()
+    }
+
     mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         for (name, value) in environment where name.hasPrefix("CASEHUB_") {
             switch name {
@@ -99,7 +109,7 @@ extension HubConfiguration {
                     let threads = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                     try setAccess(role, threads: threads, key: name)
                 }
-            // Other CASEHUB_* names (CASEHUB_CONFIG, test settings) are not configuration keys.
+            // Other CASEHUB_* names are not configuration keys: `serve` warns about them.
             }
         }
     }

@@ -31,14 +31,22 @@ public enum DatabaseLocation: Sendable, Equatable {
         if url.hasPrefix("sqlite://") {
             let path = String(url.dropFirst("sqlite://".count))
             guard !path.isEmpty, !path.hasSuffix("/") else {
-                throw ConfigurationError(key: "database_url", "'\(url)' names no SQLite file")
+                throw ConfigurationError(key: "database_url", "'\(Self.redactingPassword(url))' names no SQLite file")
             }
             self = .sqlite(path: path)
         } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             self = .postgres(url: url)
         } else {
-            throw ConfigurationError(key: "database_url", "'\(url)' is neither sqlite://PATH nor postgres://…")
+            throw ConfigurationError(key: "database_url", "'\(Self.redactingPassword(url))' is neither sqlite://PATH nor postgres://…")
         }
+    }
+
+    /// The URL with any password replaced, fit for an error line or a log.
+    static func redactingPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex),
+            let colon = url.range(of: ":", range: scheme.upperBound..<at.lowerBound)
+        else { return url }
+        return url.replacingCharacters(in: colon.upperBound..<at.lowerBound, with: "***")
     }
 }
 
@@ -50,15 +58,13 @@ public enum RetrySchedule {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !parts.isEmpty else { return nil }
         var delays: [Duration] = []
+        let unitSeconds: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         for part in parts {
-            guard let unit = part.last, let amount = Int(part.dropLast()), amount >= 0 else { return nil }
-            switch unit {
-            case "s": delays.append(.seconds(amount))
-            case "m": delays.append(.seconds(amount * 60))
-            case "h": delays.append(.seconds(amount * 3600))
-            case "d": delays.append(.seconds(amount * 86400))
-            default: return nil
-            }
+            // A delay beyond a year is a typo, not a schedule (and keeps the arithmetic bounded).
+            guard let unit = part.last, let perUnit = unitSeconds[unit], let amount = Int(part.dropLast()) else { return nil }
+            let (seconds, overflow) = amount.multipliedReportingOverflow(by: perUnit)
+            guard !overflow, (0...366 * 86400).contains(seconds) else { return nil }
+            delays.append(.seconds(seconds))
         }
         return delays
     }
@@ -74,5 +80,9 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
         self.problem = problem
     }
 
-    public var description: String { "configuration error: \(key): \(problem)" }
+    /// Always one line, whatever the problem's source text (YAML parser errors span several).
+    public var description: String {
+        "configuration error: \(key): " + problem.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: " ")
+    }
 }
