@@ -64,6 +64,30 @@ import Testing
         }
     }
 
+    @Test func idempotencyKeysExpireAfterADay() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            let key = IdempotencyKey(tokenId: "tok-nurse", key: "k")
+            let post = { @Sendable in
+                try await store.postMessage(Sample.text("sekali"), caseId: caseValue.id, thread: .ppa, by: Sample.nurse(in: caseValue.id), idempotency: key)
+            }
+            guard case .created(let first) = try await post(), case .replayed(let again) = try await post() else {
+                Issue.record("expected created, then replayed")
+                return
+            }
+            #expect(again.id == first.id)
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE idempotency_keys SET created_ms = created_ms - ?", arguments: [IdempotencyKey.lifetimeMillis])
+            }
+            guard case .created(let later) = try await post() else {
+                Issue.record("a key older than a day must not replay")
+                return
+            }
+            #expect(later.id != first.id)
+        }
+    }
+
     @Test func aLogCutShortAtItsEndIsCaught() async throws {
         try await StoreBackend.sqlite.withStore { store, fixture in
             let caseValue = try await Sample.openCase(store)

@@ -1,5 +1,6 @@
 import CaseHubCore
 import GRDB
+import Synchronization
 
 extension SQLiteStore {
     public func postMessage(
@@ -27,6 +28,10 @@ extension SQLiteStore {
                 try db.run(
                     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)",
                     [idempotency.tokenId, idempotency.key, message.id, Int64(nowMillis)])
+                if self.rememberedKeys.add(1, ordering: .relaxed).newValue.isMultiple(of: Self.keySweepInterval) {
+                    try db.run(
+                        "DELETE FROM idempotency_keys WHERE created_ms <= ?", [Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
+                }
             }
             return .created(message)
         }
@@ -169,6 +174,9 @@ extension SQLiteStore {
     }
 
     // MARK: - Helpers
+
+    /// Expired idempotency keys are swept out once every this many remembered keys.
+    static let keySweepInterval = 1000
 
     /// Erases a message's text everywhere it is held: the message itself, the log entries that
     /// carried its text (posted, edited), notes of relays from or to it, and, the same way,

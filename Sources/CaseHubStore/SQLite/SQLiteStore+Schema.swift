@@ -83,6 +83,7 @@ extension SQLiteStore {
                         created_ms INTEGER NOT NULL,
                         PRIMARY KEY (token_id, key)
                     ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_ms);
                     CREATE TABLE read_markers (
                         reader_id TEXT NOT NULL,
                         case_id TEXT NOT NULL,

@@ -2,6 +2,7 @@ import CaseHubCore
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode.
 ///
@@ -11,7 +12,8 @@ import Logging
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let writer: GroupCommitWriter
-    let logger: Logger
+    /// Counts remembered idempotency keys, to sweep out expired ones now and then.
+    let rememberedKeys = Atomic<Int>(0)
 
     /// Opens the database file at `path`, creating it when missing.
     ///
@@ -33,7 +35,7 @@ public final class SQLiteStore: Store {
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(pool: pool)
-        self.logger = logger
+        logger.info("opened SQLite store", metadata: ["path": "\(path)", "read_only": "\(readOnly)"])
     }
 
     public func migrate() async throws {
