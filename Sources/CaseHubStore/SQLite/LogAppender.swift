@@ -2,7 +2,8 @@ import CaseHubCore
 import GRDB
 
 /// Appends entries to one case's log inside a write transaction, keeping the case's head
-/// (last `seq` and hash) in step. Create one per command, append, then call `finish()`.
+/// (last `seq` and hash) in step. Create one per command, append, then call `finish()`
+/// (``SQLiteStore/changeCase(_:requireOpen:_:)`` does both).
 struct LogAppender {
     /// Every case log starts with its `case.opened` entry; case-level entries hang under it.
     static let caseOpenedSeq = 1
@@ -11,6 +12,7 @@ struct LogAppender {
     let status: Case.Status
     private(set) var seq: Int
     private(set) var hash: String
+    private let startSeq: Int
     private let db: Database
 
     init(caseId: String, db: Database) throws {
@@ -21,6 +23,7 @@ struct LogAppender {
         self.status = Case.Status(rawValue: head[0]) ?? .open
         self.seq = head[1]
         self.hash = head[2]
+        self.startSeq = self.seq
         self.db = db
     }
 
@@ -45,7 +48,9 @@ struct LogAppender {
         return entry
     }
 
+    /// Records the new head, when anything was appended.
     func finish() throws {
+        guard seq != startSeq else { return }
         try db.run("UPDATE cases SET log_seq = ?, log_hash = ? WHERE id = ?", [seq, hash, caseId])
     }
 }

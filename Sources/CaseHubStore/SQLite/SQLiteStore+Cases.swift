@@ -70,22 +70,18 @@ extension SQLiteStore {
     }
 
     public func closeCase(id: String, by actor: Actor) async throws -> Case {
-        try await write { db in
-            var log = try LogAppender(caseId: id, db: db)
+        try await changeCase(id, requireOpen: false) { log, db in
             if log.status == .open {
                 let now = Timestamp.now()
                 try db.run("UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ?", [now, id])
                 try log.append(LogDraft(type: .caseClosed, thread: nil, parentSeq: nil, actor: actor, data: ["case_id": .string(id)]), at: now)
-                try log.finish()
             }
             return try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(Self.caseValue)!
         }
     }
 
     public func addParticipant(_ new: NewParticipant, caseId: String, tokenHash: String, by actor: Actor) async throws -> Participant {
-        try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            try log.requireOpen()
+        try await changeCase(caseId) { log, db in
             let now = Timestamp.now()
             let tokenId = Identifier.make()
             try db.run(
@@ -95,7 +91,6 @@ extension SQLiteStore {
                 id: Identifier.make(), caseId: caseId, role: new.role, name: new.name, email: new.email, locale: new.locale, createdAt: now)
             try Self.insert(participant, tokenId: tokenId, db: db)
             try log.append(Self.participantAddedDraft(participant, parentSeq: LogAppender.caseOpenedSeq, actor: actor), at: now)
-            try log.finish()
             return participant
         }
     }

@@ -6,12 +6,12 @@ extension SQLiteStore {
     public func postMessage(
         _ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?
     ) async throws -> PostOutcome {
-        try await write { db in
+        // A replay answers with the first message even once the case is closed.
+        try await changeCase(caseId, requireOpen: false) { log, db in
             let nowMillis = Timestamp.nowMillis()
             if let idempotency, let earlier = try Self.rememberedMessage(for: idempotency, nowMillis: nowMillis, db: db) {
                 return .replayed(earlier)
             }
-            var log = try LogAppender(caseId: caseId, db: db)
             try log.requireOpen()
             var parentSeq: Int?
             if let replyTo = new.replyTo {
@@ -23,7 +23,6 @@ extension SQLiteStore {
             let message = try Self.insertMessage(
                 new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
                 relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
-            try log.finish()
             if let idempotency {
                 try db.run(
                     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)",
@@ -61,9 +60,7 @@ extension SQLiteStore {
     }
 
     public func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message {
-        try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            try log.requireOpen()
+        try await changeCase(caseId) { log, db in
             var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard message.author.id == actor.id else { throw CaseHubError.forbidden("only the author may edit a message") }
             guard !message.redacted else { throw CaseHubError.conflict("the message has been redacted") }
@@ -73,7 +70,6 @@ extension SQLiteStore {
                     type: .messageEdited, thread: message.thread, parentSeq: message.seq, actor: actor,
                     data: ["message_id": .string(id)], content: ["body": .string(body)]),
                 at: now)
-            try log.finish()
             try db.run("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", [body, now, id])
             message.body = body
             message.editedAt = now
@@ -82,21 +78,15 @@ extension SQLiteStore {
     }
 
     public func redactMessage(caseId: String, id: String, by actor: Actor, reason: String?) async throws -> Message {
-        try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            try log.requireOpen()
+        try await changeCase(caseId) { log, db in
             let message = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !message.redacted else { return message }
-            let redacted = try Self.redact(message, reason: reason, copyOf: nil, by: actor, at: Timestamp.now(), log: &log, db: db)
-            try log.finish()
-            return redacted
+            return try Self.redact(message, reason: reason, copyOf: nil, by: actor, at: Timestamp.now(), log: &log, db: db)
         }
     }
 
     public func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message {
-        try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            try log.requireOpen()
+        try await changeCase(caseId) { log, db in
             let source = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !source.redacted else { throw CaseHubError.conflict("the message has been redacted") }
             guard source.thread != thread else { throw CaseHubError.invalidRequest(field: "to", "the message is already in that thread") }
@@ -114,15 +104,12 @@ extension SQLiteStore {
             let message = try Self.insertMessage(
                 copy, id: copyId, caseId: caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
                 relayNote: note, at: now, log: &log, db: db)
-            try log.finish()
             return message
         }
     }
 
     public func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message {
-        try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            try log.requireOpen()
+        try await changeCase(caseId) { log, db in
             var message = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !message.redacted else { throw CaseHubError.conflict("the message has been redacted") }
             guard !message.acks.contains(where: { $0.by == actor.id }) else { return message }
@@ -130,7 +117,6 @@ extension SQLiteStore {
             try log.append(
                 LogDraft(type: .messageAcked, thread: message.thread, parentSeq: message.seq, actor: actor, data: ["message_id": .string(id)]),
                 at: now)
-            try log.finish()
             message.acks.append(Message.Ack(by: actor.id, at: now))
             try db.run("UPDATE messages SET acks = ? WHERE id = ?", [Self.acksJSON(message.acks), id])
             return message

@@ -55,6 +55,21 @@ public final class SQLiteStore: Store {
     ///
     /// Reads take microseconds, so they run in place rather than hopping to a reader queue
     /// and back: on a small machine the two thread switches cost more than the query.
+    /// Runs a command that changes a case: in the group-commit writer, with the case's log
+    /// open for appending (the case must be open unless `requireOpen` is false) and its new
+    /// head recorded when the command is done.
+    func changeCase<T: Sendable>(
+        _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, Database) throws -> T
+    ) async throws -> T {
+        try await write { db in
+            var log = try LogAppender(caseId: caseId, db: db)
+            if requireOpen { try log.requireOpen() }
+            let result = try body(&log, db)
+            try log.finish()
+            return result
+        }
+    }
+
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try readInPlace(body)
     }
