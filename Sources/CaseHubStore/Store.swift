@@ -16,6 +16,8 @@ public protocol Store: Sendable {
     func ping() async throws
 
     // Tokens
+    /// Stores a new admin token by its hash; returns the token's id.
+    @discardableResult
     func issueAdminToken(name: String, tokenHash: String) async throws -> String
     func principal(tokenHash: String) async throws -> Principal?
 

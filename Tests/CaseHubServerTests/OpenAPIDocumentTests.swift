@@ -28,7 +28,8 @@ import Testing
     static let httpMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
     func document() throws -> [String: Any] {
-        let object = try JSONSerialization.jsonObject(with: Data(OperationsRoutes.openAPIDocument))
+        let bytes = try #require(OperationsRoutes.openAPIDocument, "openapi.json must ship with the server")
+        let object = try JSONSerialization.jsonObject(with: Data(bytes))
         return try #require(object as? [String: Any], "openapi.json must be a JSON object")
     }
 

@@ -7,7 +7,6 @@ public struct CaseHubError: Error, Sendable, Equatable, CustomStringConvertible 
     private enum Code: String, Sendable {
         case unauthorized, forbidden, notFound = "not_found", invalidRequest = "invalid_request"
         case conflict, payloadTooLarge = "payload_too_large", unsupportedMediaType = "unsupported_media_type"
-        case rateLimited = "rate_limited"
     }
 
     private let code: Code

@@ -30,7 +30,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case "conflict": .conflict
         case "payload_too_large": .contentTooLarge
         case "unsupported_media_type": .unsupportedMediaType
-        case "rate_limited": .tooManyRequests
         default: .internalServerError
         }
     }

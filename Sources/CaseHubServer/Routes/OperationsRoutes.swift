@@ -23,17 +23,20 @@ enum OperationsRoutes {
 
         let document = openAPIDocument
         router.get("openapi.json") { _, _ in
-            Response(
+            guard let document else {
+                return Response.error(status: .internalServerError, code: "internal_error", message: "openapi.json is missing from this build")
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
     }
 
     /// The OpenAPI 3.1 document shipped with the server (`Resources/openapi.json`).
-    static let openAPIDocument: [UInt8] = {
+    static let openAPIDocument: [UInt8]? = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json", subdirectory: "Resources"),
             let data = try? Data(contentsOf: url)
-        else { return Array(#"{"error": {"code": "not_found", "message": "openapi.json is missing from this build"}}"#.utf8) }
+        else { return nil }
         return Array(data)
     }()
 }

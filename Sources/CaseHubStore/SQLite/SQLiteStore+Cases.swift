@@ -83,10 +83,7 @@ extension SQLiteStore {
     public func addParticipant(_ new: NewParticipant, caseId: String, tokenHash: String, by actor: Actor) async throws -> Participant {
         try await changeCase(caseId) { log, db in
             let now = Timestamp.now()
-            let tokenId = Identifier.make()
-            try db.run(
-                "INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                [tokenId, tokenHash, new.role.rawValue, new.name, now])
+            let tokenId = try Self.insertToken(hash: tokenHash, role: new.role, name: new.name, at: now, db: db)
             let participant = Participant(
                 id: Identifier.make(), caseId: caseId, role: new.role, name: new.name, email: new.email, locale: new.locale, createdAt: now)
             try Self.insert(participant, tokenId: tokenId, db: db)

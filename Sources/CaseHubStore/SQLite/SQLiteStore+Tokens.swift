@@ -3,12 +3,13 @@ import GRDB
 
 extension SQLiteStore {
     public func issueAdminToken(name: String, tokenHash: String) async throws -> String {
+        try await write { db in try Self.insertToken(hash: tokenHash, role: .admin, name: name, at: Timestamp.now(), db: db) }
+    }
+
+    /// Stores a token by its hash (never the token itself) and returns the token's id.
+    static func insertToken(hash: String, role: Role, name: String, at: String, db: Database) throws -> String {
         let id = Identifier.make()
-        try await write { db in
-            try db.run(
-                "INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                [id, tokenHash, Role.admin.rawValue, name, Timestamp.now()])
-        }
+        try db.run("INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)", [id, hash, role.rawValue, name, at])
         return id
     }
 
