@@ -7,6 +7,13 @@ import Testing
         #expect(Timestamp.format(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.format(millis: 1_795_420_800_123) == "2026-11-23T08:00:00.123Z")
     }
+
+    @Test func parsesOffsetsAndFractions() {
+        #expect(Timestamp.parseMillis("2026-11-23T08:00:00Z") == 1_795_420_800_000)
+        #expect(Timestamp.parseMillis("2026-11-23T15:00:00.5+07:00") == 1_795_420_800_500)
+        #expect(Timestamp.parseMillis("2026-11-23 08:00") == nil)
+        #expect(Timestamp.parseMillis("2026-13-23T08:00:00Z") == nil)
+    }
 }
 
 @Suite struct IdentifierTests {
