@@ -10,19 +10,24 @@ public enum HashChain {
     public static let genesis = String(repeating: "0", count: 64)
 
     /// Gives a draft its place in the chain.
+    /// The entry's JSON parts come back as canonical text, serialized once here, so that
+    /// storing them costs no second serialization.
     public static func seal(_ draft: LogDraft, caseId: String, seq: Int, at: String, prevHash: String) -> LogEntry {
         var data = draft.data
-        if let content = draft.content {
-            data["content_sha256"] = .string(sha256Hex(content.canonicalBytes))
+        var content: JSONValue?
+        if let held = draft.content {
+            let bytes = held.canonicalBytes
+            data["content_sha256"] = .string(sha256Hex(bytes))
+            content = .canonical(String(decoding: bytes, as: UTF8.self))
         }
-        let actor = draft.actor.json
-        let dataValue = JSONValue.object(data)
+        let actor = JSONValue.canonical(draft.actor.json.canonicalString)
+        let dataValue = JSONValue.canonical(JSONValue.object(data).canonicalString)
         let hash = entryHash(
             prevHash: prevHash, seq: seq, at: at, type: draft.type.rawValue, thread: draft.thread, parentSeq: draft.parentSeq,
             actor: actor, data: dataValue)
         return LogEntry(
             caseId: caseId, seq: seq, at: at, type: draft.type.rawValue, thread: draft.thread, parentSeq: draft.parentSeq,
-            actor: actor, data: dataValue, content: draft.content, hash: hash, prevHash: prevHash)
+            actor: actor, data: dataValue, content: content, hash: hash, prevHash: prevHash)
     }
 
     public static func entryHash(

@@ -13,8 +13,9 @@ final class GroupCommitWriter: Sendable {
 
     private struct Job: Sendable {
         /// Runs the command in a savepoint; the returned closure resumes the caller once the
-        /// batch's fate is known (nil: committed).
-        let run: @Sendable (Database) -> Completion
+        /// batch's fate is known (nil: committed). Throws only when the savepoint itself
+        /// fails, which dooms the whole batch.
+        let run: @Sendable (Database) throws -> Completion
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -24,6 +25,17 @@ final class GroupCommitWriter: Sendable {
     }
 
     static let maxBatch = 512
+
+    /// Savepoint statements through the statement cache: GRDB's `inSavepoint` prepares them
+    /// anew each time, which costs more than many of the commands they wrap.
+    private enum Savepoint {
+        static func begin(_ db: Database) throws { try db.cachedStatement(sql: "SAVEPOINT command").execute() }
+        static func release(_ db: Database) throws { try db.cachedStatement(sql: "RELEASE SAVEPOINT command").execute() }
+        static func rollBack(_ db: Database) throws {
+            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT command").execute()
+            try release(db)
+        }
+    }
 
     private let pool: DatabasePool
     private let queue = DispatchQueue(label: "casehub.sqlite.writer", qos: .userInitiated)
@@ -37,16 +49,12 @@ final class GroupCommitWriter: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let job = Job(
                 run: { db in
-                    let outcome: Result<T, any Error>
-                    do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(db)
-                            return .commit
-                        }
-                        outcome = .success(value!)
-                    } catch {
-                        outcome = .failure(error)
+                    try Savepoint.begin(db)
+                    let outcome = Result { try body(db) }
+                    if case .success = outcome {
+                        try Savepoint.release(db)
+                    } else {
+                        try Savepoint.rollBack(db)
                     }
                     return { commitError in
                         if let commitError {
@@ -96,7 +104,7 @@ final class GroupCommitWriter: Sendable {
         do {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    for job in batch { completions.append(job.run(db)) }
+                    for job in batch { completions.append(try job.run(db)) }
                     return .commit
                 }
             }
