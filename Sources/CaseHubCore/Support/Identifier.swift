@@ -23,7 +23,8 @@ public enum Identifier {
         bytes[6] = 0x70 | UInt8(counter >> 8)
         bytes[7] = UInt8(truncatingIfNeeded: counter)
         var random = SystemRandomNumberGenerator()
-        for index in 8..<16 { bytes[index] = random.next() }
+        let tail: UInt64 = random.next()  // one system call for all eight random bytes
+        for index in 8..<16 { bytes[index] = UInt8(truncatingIfNeeded: tail >> (8 * (index - 8))) }
         bytes[8] = 0x80 | (bytes[8] & 0x3F)
         return format(bytes)
     }
