@@ -44,6 +44,7 @@ import Testing
         ("UPDATE messages SET data = '{\"dose\":\"20mg\"}' WHERE seq = 5", 5),
         ("DELETE FROM messages WHERE seq = 4", 4),
         ("UPDATE messages SET thread = 'kitchen' WHERE seq = 5", 5),
+        ("UPDATE messages SET rendered = replace(rendered, 'dosis', 'DOSIS') WHERE seq = 3", 3),
         ("UPDATE cases SET mrn = 'RM-99999'", 1),
         ("UPDATE cases SET status = 'closed'", 1),
         ("UPDATE log_entries SET thread = 'kitchen' WHERE seq = 3", 3),

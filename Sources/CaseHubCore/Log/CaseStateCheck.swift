@@ -92,8 +92,9 @@ public struct CaseStateCheck: Sendable {
         }
     }
 
-    /// A message row that could not even be read as a message.
-    public mutating func unreadableMessage(seq: Int) {
+    /// A row at `seq` disagrees in a way found outside this check (it could not be read, or
+    /// what it serves is not what its columns say).
+    public mutating func disagreement(at seq: Int) {
         bad(seq)
     }
 

@@ -95,13 +95,26 @@ public struct NewMessage: Sendable {
     }
 }
 
-/// A page of a thread's messages, ascending by `seq`.
+/// A page of a thread's messages, ascending by `seq`, as the API shows them.
 public struct MessagePage: Sendable {
-    public var messages: [Message]
+    public var messages: [RenderedMessage]
     public var hasMore: Bool
-    public init(messages: [Message], hasMore: Bool) {
+    public init(messages: [RenderedMessage], hasMore: Bool) {
         self.messages = messages
         self.hasMore = hasMore
+    }
+}
+
+/// A message in its API form, as stored when it last changed (Matrix homeservers keep event
+/// JSON the same way): a page of them is served without decoding or re-encoding each one.
+public struct RenderedMessage: Sendable, Equatable {
+    public var seq: Int
+    /// ``Message/json``, as canonical text.
+    public var json: JSONValue
+
+    public init(seq: Int, json: JSONValue) {
+        self.seq = seq
+        self.json = json
     }
 }
 

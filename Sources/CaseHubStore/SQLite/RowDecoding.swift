@@ -10,7 +10,7 @@ enum Columns {
     static let participant = "id, case_id, role, name, email, locale, created_at"
     static let message = """
         id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to, relayed_from, relay_note, \
-        priority, requires_ack, acks, created_at, edited_at, redacted
+        priority, requires_ack, acks, created_at, edited_at, redacted, rendered
         """
     static let logEntry = "case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash"
 }
@@ -60,6 +60,11 @@ extension SQLiteStore {
             data: .canonical(row[9]), replyTo: row[10], relayedFrom: row[11], relayNote: row[12],
             priority: try decode(Message.Priority.self, row, 13, "messages"), requiresAck: row[14], acks: acks, createdAt: row[16],
             editedAt: row[17], redacted: row[18])
+    }
+
+    /// Reads a row selected as `seq, rendered`.
+    static func renderedMessage(_ row: Row) -> RenderedMessage {
+        RenderedMessage(seq: row[0], json: .canonical(row[1]))
     }
 
     /// Reads a row selected with ``Columns/logEntry``.

@@ -35,11 +35,16 @@ extension SQLiteStore {
             guard case .intact = verdict else { return verdict }
 
             // The chain holds; now the case row and the messages must say what it says.
-            if let caseValue = try? Self.caseValue(caseRow) { state.check(caseValue) } else { state.unreadableMessage(seq: 1) }
+            if let caseValue = try? Self.caseValue(caseRow) { state.check(caseValue) } else { state.disagreement(at: 1) }
             let messages = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT \(Columns.message) FROM messages WHERE case_id = ? ORDER BY seq"), arguments: [caseId])
             while let row = try messages.next() {
-                if let message = try? Self.messageValue(row) { state.check(message) } else { state.unreadableMessage(seq: row[3]) }
+                // What pages serve (the rendered JSON) must be the message the log describes.
+                if let message = try? Self.messageValue(row), message.json.canonicalString == row[19] as String {
+                    state.check(message)
+                } else {
+                    state.disagreement(at: row[3])
+                }
             }
             return state.firstDisagreement().map { .broken(firstBadSeq: $0) } ?? verdict
         }

@@ -48,13 +48,13 @@ extension SQLiteStore {
             if query.after == nil, query.before != nil {
                 // Scrolling back from `before`: the newest `limit` messages below it.
                 let newestFirst = try db.fetch(
-                    "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    [caseId, thread.rawValue, upper, query.limit + 1], as: Self.messageValue)
+                    "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    [caseId, thread.rawValue, upper, query.limit + 1], as: Self.renderedMessage)
                 return MessagePage(messages: newestFirst.prefix(query.limit).reversed(), hasMore: newestFirst.count > query.limit)
             }
             let messages = try db.fetch(
-                "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                [caseId, thread.rawValue, lower, upper, query.limit + 1], as: Self.messageValue)
+                "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                [caseId, thread.rawValue, lower, upper, query.limit + 1], as: Self.renderedMessage)
             return MessagePage(messages: Array(messages.prefix(query.limit)), hasMore: messages.count > query.limit)
         }
     }
@@ -70,9 +70,9 @@ extension SQLiteStore {
                     type: .messageEdited, thread: message.thread, parentSeq: message.seq, actor: actor,
                     data: ["message_id": .string(id)], content: ["body": .string(body)]),
                 at: now)
-            try db.run("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", [body, now, id])
             message.body = body
             message.editedAt = now
+            try Self.saveChanges(to: message, db: db)
             return message
         }
     }
@@ -118,7 +118,7 @@ extension SQLiteStore {
                 LogDraft(type: .messageAcked, thread: message.thread, parentSeq: message.seq, actor: actor, data: ["message_id": .string(id)]),
                 at: now)
             message.acks.append(Message.Ack(by: actor.id, at: now))
-            try db.run("UPDATE messages SET acks = ? WHERE id = ?", [Self.acksJSON(message.acks), id])
+            try Self.saveChanges(to: message, db: db)
             return message
         }
     }
@@ -174,7 +174,6 @@ extension SQLiteStore {
         if let reason { data["reason"] = .string(reason) }
         if let source { data["copy_of"] = .string(source) }
         try log.append(LogDraft(type: .messageRedacted, thread: message.thread, parentSeq: message.seq, actor: actor, data: data), at: at)
-        try db.run("UPDATE messages SET body = '', data = '{}', relay_note = NULL, redacted = 1 WHERE id = ?", [message.id])
         try db.run(
             """
             UPDATE log_entries SET content = NULL
@@ -193,6 +192,7 @@ extension SQLiteStore {
         redacted.data = [:]
         redacted.relayNote = nil
         redacted.redacted = true
+        try saveChanges(to: redacted, db: db)
         return redacted
     }
 
@@ -217,14 +217,26 @@ extension SQLiteStore {
         try db.run(
             """
             INSERT INTO messages (id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to,
-                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0)
+                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted, rendered)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0, ?)
             """,
             [
                 id, caseId, thread.rawValue, entry.seq, author.id, author.role, author.name, new.kind.rawValue, new.body,
                 new.data.canonicalString, new.replyTo, relayedFrom, relayNote, new.priority.rawValue, new.requiresAck, at,
+                message.json.canonicalString,
             ])
         return message
+    }
+
+    /// Writes a changed message back: the columns that can change and its rendered JSON,
+    /// together, so the two never disagree.
+    static func saveChanges(to message: Message, db: Database) throws {
+        try db.run(
+            "UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ? WHERE id = ?",
+            [
+                message.body, message.data.canonicalString, message.relayNote, acksJSON(message.acks), message.editedAt, message.redacted,
+                message.json.canonicalString, message.id,
+            ])
     }
 
     static func rememberedMessage(for key: IdempotencyKey, nowMillis: UInt64, db: Database) throws -> Message? {

@@ -59,7 +59,8 @@ extension SQLiteStore {
                         acks TEXT NOT NULL,          -- JSON array of {"by","at"}
                         created_at TEXT NOT NULL,
                         edited_at TEXT,
-                        redacted INTEGER NOT NULL DEFAULT 0
+                        redacted INTEGER NOT NULL DEFAULT 0,
+                        rendered TEXT NOT NULL       -- the message's API JSON, rewritten on every change
                     );
                     CREATE UNIQUE INDEX messages_by_thread ON messages(case_id, thread, seq);
                     CREATE TABLE log_entries (
