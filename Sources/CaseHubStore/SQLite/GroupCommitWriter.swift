@@ -1,12 +1,10 @@
-import Dispatch
 import GRDB
-import Synchronization
 
 /// Runs write commands through one SQLite connection, many commands to a transaction.
 ///
-/// Callers queue closures; a single drain loop takes everything queued (up to `maxBatch`),
-/// runs each in its own savepoint inside one `BEGIN IMMEDIATE … COMMIT`, and only after the
-/// commit has reached the disk resumes the callers. One fsync then covers a whole batch
+/// Callers queue closures; each group the ``Batcher`` forms runs in one
+/// `BEGIN IMMEDIATE … COMMIT`, each closure in its own savepoint, and only after the commit has
+/// reached the disk are the callers resumed. One fsync then covers a whole batch
 /// (group commit), and a command that fails rolls back its savepoint alone.
 final class GroupCommitWriter: Sendable {
     private typealias Completion = @Sendable ((any Error)?) -> Void
@@ -17,11 +15,6 @@ final class GroupCommitWriter: Sendable {
         /// fails, which dooms the whole batch.
         let run: @Sendable (Database) throws -> Completion
         let fail: @Sendable (any Error) -> Void
-    }
-
-    private struct State {
-        var pending: [Job] = []
-        var draining = false
     }
 
     static let maxBatch = 512
@@ -37,12 +30,10 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    private let pool: DatabasePool
-    private let queue = DispatchQueue(label: "casehub.sqlite.writer", qos: .userInitiated)
-    private let state = Mutex(State())
+    private let batcher: Batcher<Job>
 
     init(pool: DatabasePool) {
-        self.pool = pool
+        batcher = Batcher(label: "casehub.sqlite.writer", maxBatch: Self.maxBatch) { batch in Self.commit(batch, pool: pool) }
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -65,40 +56,11 @@ final class GroupCommitWriter: Sendable {
                     }
                 },
                 fail: { continuation.resume(throwing: $0) })
-            enqueue(job)
+            batcher.enqueue(job)
         }
     }
 
-    private func enqueue(_ job: Job) {
-        let startDraining = state.withLock { state in
-            state.pending.append(job)
-            guard !state.draining else { return false }
-            state.draining = true
-            return true
-        }
-        if startDraining {
-            queue.async { self.drain() }
-        }
-    }
-
-    private func drain() {
-        while true {
-            let batch = state.withLock { state -> [Job] in
-                guard !state.pending.isEmpty else {
-                    state.draining = false
-                    return []
-                }
-                let count = min(state.pending.count, Self.maxBatch)
-                let batch = Array(state.pending.prefix(count))
-                state.pending.removeFirst(count)
-                return batch
-            }
-            guard !batch.isEmpty else { return }
-            commit(batch)
-        }
-    }
-
-    private func commit(_ batch: [Job]) {
+    private static func commit(_ batch: [Job], pool: DatabasePool) {
         var completions: [Completion] = []
         completions.reserveCapacity(batch.count)
         do {

@@ -12,6 +12,7 @@ import Synchronization
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    let reader: GroupReader
     /// Counts remembered idempotency keys, to sweep out expired ones now and then.
     let rememberedKeys = Atomic<Int>(0)
 
@@ -35,6 +36,7 @@ public final class SQLiteStore: Store {
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(pool: pool)
+        self.reader = GroupReader(pool: pool)
         logger.info("opened SQLite store", metadata: ["path": "\(path)", "read_only": "\(readOnly)"])
     }
 
@@ -51,10 +53,6 @@ public final class SQLiteStore: Store {
         try await writer.write(body)
     }
 
-    /// Runs a read on one of the pool's reader connections, on the calling thread.
-    ///
-    /// Reads take microseconds, so they run in place rather than hopping to a reader queue
-    /// and back: on a small machine the two thread switches cost more than the query.
     /// Runs a command that changes a case: in the group-commit writer, with the case's log
     /// open for appending (the case must be open unless `requireOpen` is false) and its new
     /// head recorded when the command is done.
@@ -70,19 +68,15 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Runs a short read in the grouped reader.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try readInPlace(body)
+        try await reader.read(body)
     }
 
-    /// Runs a read that may take long (a whole log) on a reader queue, off Swift's small pool
-    /// of cooperative threads.
+    /// Runs a read that may take long (a whole log) on a reader connection of its own, so it
+    /// holds up neither the grouped reads nor Swift's small pool of cooperative threads.
     func readAtLength<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
-    }
-
-    /// Not async, so that it picks GRDB's blocking `read` rather than the one that hops.
-    private func readInPlace<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
     }
 }
 
