@@ -274,4 +274,12 @@ struct BadInputTests {
             expectError(reply, .badRequest, "invalid_request", naming: "data")
         }
     }
+
+    @Test("a text message of only white space answers 400 naming body", arguments: [#""""#, #""   ""#, #"" \n\t ""#])
+    func blankBody(_ body: String) async throws {
+        try await Self.refusing { hub, caseId in
+            let reply = try await hub.post("/v1/cases/\(caseId)/threads/family/messages", token: hub.adminToken, json: #"{"body": \#(body)}"#)
+            expectError(reply, .badRequest, "invalid_request", naming: "body")
+        }
+    }
 }

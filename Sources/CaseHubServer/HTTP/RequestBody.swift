@@ -57,7 +57,7 @@ struct RequestBody {
 
     func nonEmptyString(_ key: String, maxLength: Int = 1 << 20) throws -> String {
         let value = try string(key, maxLength: maxLength)
-        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard value.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw CaseHubError.invalidRequest(field: name(key), "must not be empty")
         }
         return value
