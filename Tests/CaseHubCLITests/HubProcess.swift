@@ -375,36 +375,35 @@ extension HubClient {
 
     /// Every message of a thread, paging with after=SEQ&limit=200 until has_more is false.
     func allMessages(caseId: String, thread: String, maxPages: Int = 10_000) async throws -> [MessageView] {
-        var all: [MessageView] = []
-        var after = 0
-        for _ in 0..<maxPages {
-            let answer = try await get("/v1/cases/\(caseId)/threads/\(thread)/messages?after=\(after)&limit=200")
-            guard answer.status == 200 else { throw HarnessError("GET messages after \(after): \(answer)") }
-            let page: MessagePage = try answer.decode()
-            all += page.messages
-            guard page.hasMore else { return all }
-            guard let last = page.messages.last else { throw HarnessError("messages page after \(after): has_more but empty") }
-            guard last.seq > after else { throw HarnessError("messages page after \(after) did not advance") }
-            after = last.seq
-        }
-        throw HarnessError("messages: more than \(maxPages) pages")
+        try await allPages(
+            "messages", maxPages: maxPages, path: { "/v1/cases/\(caseId)/threads/\(thread)/messages?after=\($0)&limit=200" },
+            items: { (page: MessagePage) in page.messages }, hasMore: \.hasMore, seq: \.seq)
     }
 
     /// The whole case log, paging with after=SEQ&limit=1000 until has_more is false.
     func allLogEntries(caseId: String, maxPages: Int = 10_000) async throws -> [LogEntryView] {
-        var all: [LogEntryView] = []
+        try await allPages(
+            "log", maxPages: maxPages, path: { "/v1/cases/\(caseId)/log?after=\($0)&limit=1000" },
+            items: { (page: LogPage) in page.entries }, hasMore: \.hasMore, seq: \.seq)
+    }
+
+    /// Follows `after=SEQ` pages until `has_more` is false, checking each page advances.
+    private func allPages<Page: Decodable, Item>(
+        _ what: String, maxPages: Int, path: (Int) -> String, items: (Page) -> [Item], hasMore: (Page) -> Bool, seq: (Item) -> Int
+    ) async throws -> [Item] {
+        var all: [Item] = []
         var after = 0
         for _ in 0..<maxPages {
-            let answer = try await get("/v1/cases/\(caseId)/log?after=\(after)&limit=1000")
-            guard answer.status == 200 else { throw HarnessError("GET log after \(after): \(answer)") }
-            let page: LogPage = try answer.decode()
-            all += page.entries
-            guard page.hasMore else { return all }
-            guard let last = page.entries.last else { throw HarnessError("log page after \(after): has_more but empty") }
-            guard last.seq > after else { throw HarnessError("log page after \(after) did not advance") }
-            after = last.seq
+            let answer = try await get(path(after))
+            guard answer.status == 200 else { throw HarnessError("GET \(what) after \(after): \(answer)") }
+            let page: Page = try answer.decode()
+            all += items(page)
+            guard hasMore(page) else { return all }
+            guard let last = items(page).last else { throw HarnessError("\(what) page after \(after): has_more but empty") }
+            guard seq(last) > after else { throw HarnessError("\(what) page after \(after) did not advance") }
+            after = seq(last)
         }
-        throw HarnessError("log: more than \(maxPages) pages")
+        throw HarnessError("\(what): more than \(maxPages) pages")
     }
 }
 
