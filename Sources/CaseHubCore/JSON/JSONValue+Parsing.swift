@@ -1,8 +1,8 @@
 /// A strict JSON parser (RFC 8259) over UTF-8 bytes.
 ///
-/// Request bodies come from untrusted clients, so the parser refuses invalid UTF-8, trailing
-/// garbage, duplicate-free is not required (the last duplicate wins, as most parsers do), and
-/// nesting is bounded so a deep document cannot exhaust the stack.
+/// Request bodies come from untrusted clients, so the parser refuses invalid UTF-8 and text
+/// after the document, and bounds nesting so a deep document cannot exhaust the stack. A
+/// member named twice keeps its last value, as most parsers do.
 extension JSONValue {
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public let offset: Int

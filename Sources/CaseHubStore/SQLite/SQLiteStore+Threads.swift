@@ -1,0 +1,41 @@
+import CaseHubCore
+import GRDB
+
+/// Read markers and the thread list.
+extension SQLiteStore {
+    public func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws {
+        try await write { db in
+            guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
+            try db.run(
+                """
+                INSERT INTO read_markers (reader_id, case_id, thread, up_to_seq) VALUES (?, ?, ?, ?)
+                ON CONFLICT (reader_id, case_id, thread) DO UPDATE SET up_to_seq = max(up_to_seq, excluded.up_to_seq)
+                """,
+                [readerId, caseId, thread.rawValue, upToSeq])
+        }
+    }
+
+    public func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary] {
+        try await read { db in
+            try threads.map { thread in
+                let count = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM messages WHERE case_id = ? AND thread = ?"),
+                    arguments: [caseId, thread.rawValue]) ?? 0
+                let last = try db.row(
+                    "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1", [caseId, thread.rawValue])
+                let readUpTo = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
+                    arguments: [readerId, caseId, thread.rawValue]) ?? 0
+                // Unread: others' messages after the reader's marker that still have content.
+                let unread = try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT count(*) FROM messages
+                            WHERE case_id = ? AND thread = ? AND seq > ? AND author_id != ? AND redacted = 0
+                            """),
+                    arguments: [caseId, thread.rawValue, readUpTo, readerId]) ?? 0
+                return ThreadSummary(name: thread, messageCount: count, lastMessage: try last.map(Self.messageValue), unread: unread)
+            }
+        }
+    }
+}
