@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         let logger = options.logger(configuration)
         let store = try await options.openStore(configuration, logger: logger)
         let host = configuration.host
-        let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
+        let app = buildApplication(configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics()) { port in
             // One line on stdout that scripts (and tests started with port 0) can read.
             FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))
         }

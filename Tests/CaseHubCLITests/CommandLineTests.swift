@@ -229,4 +229,32 @@ struct CommandLineTests {
         let health = try await bad.get("/healthz")
         #expect(health.status == 200, "\(health)")
     }
+
+    /// `/metrics` answers without a token in Prometheus text format, counting requests by
+    /// route template (never by raw path, which would carry case ids) and status.
+    @Test(.timeLimit(.minutes(2)))
+    func metricsCountRequestsByRoute() async throws {
+        let scratch = try Scratch("metrics")
+        defer { scratch.remove() }
+        let environment = scratch.environment()
+        let token = try await issueAdminToken(in: scratch, environment: environment)
+        let server = try await HubServer.start(in: scratch, environment: environment)
+        defer { server.stop() }
+        let client = HubClient(port: server.port, token: token)
+        defer { client.close() }
+        let created = try await client.createCase(mrn: "RM-METRICS")
+        for _ in 0..<3 { #expect(try await client.get("/v1/cases/\(created.id)").status == 200) }
+
+        let anonymous = HubClient(port: server.port, token: nil)
+        defer { anonymous.close() }
+        let metrics = try await anonymous.get("/metrics")
+        #expect(metrics.status == 200, "\(metrics)")
+        #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true, "\(metrics.contentType ?? "no content type")")
+        let lines = metrics.text.split(separator: "\n").map(String.init)
+        let caseReads = lines.filter {
+            $0.hasPrefix("hb_requests{") && $0.contains(#"http_route="/v1/cases/{case}""#) && $0.contains(#"http_response_status_code="200""#)
+        }
+        #expect(caseReads.count == 1 && caseReads.first?.hasSuffix(" 3") == true, "\(caseReads)")
+        #expect(!metrics.text.contains(created.id), "metrics must not carry case ids")
+    }
 }

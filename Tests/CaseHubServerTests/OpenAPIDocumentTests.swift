@@ -10,6 +10,7 @@ import Testing
     static let registeredRoutes: [String: Set<String>] = [
         "/healthz": ["get"],
         "/readyz": ["get"],
+        "/metrics": ["get"],
         "/openapi.json": ["get"],
         "/v1/cases": ["get", "post"],
         "/v1/cases/{case}": ["get"],

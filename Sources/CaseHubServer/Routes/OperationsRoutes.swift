@@ -3,6 +3,7 @@ import CaseHubStore
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 
 /// Unauthenticated operational endpoints: liveness, readiness and the API description.
 enum OperationsRoutes {
@@ -29,6 +30,16 @@ enum OperationsRoutes {
             return Response(
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
+    }
+
+    /// `GET /metrics`: the registry in Prometheus text format (request counts and durations by
+    /// route and status, as Hummingbird's metrics middleware records them).
+    static func registerMetrics(on router: Router<HubRequestContext>, registry: PrometheusCollectorRegistry) {
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
     }
 
