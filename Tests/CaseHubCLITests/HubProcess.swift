@@ -210,6 +210,30 @@ func runCaseHub(
         exitedNormally: child.process.terminationReason == .exit, stdout: child.stdout, stderr: child.stderr)
 }
 
+/// A hub for one test: a fresh scratch folder and database, `casehub serve` running on it, an
+/// admin token and a client holding it.
+struct RunningHub {
+    let scratch: Scratch
+    let environment: [String: String]
+    let server: HubServer
+    let token: String
+    let admin: HubClient
+}
+
+/// Runs `body` against a fresh running hub; stops the process and removes the folder after.
+func withRunningHub<T>(_ label: String, _ body: (RunningHub) async throws -> T) async throws -> T {
+    let scratch = try Scratch(label)
+    defer { scratch.remove() }
+    let environment = scratch.environment()
+    let server = try await HubServer.start(in: scratch, environment: environment)
+    defer { server.stop() }
+    // Issued while the hub runs: the CLI and the server share the store.
+    let token = try await issueAdminToken(in: scratch, environment: environment)
+    let admin = HubClient(port: server.port, token: token)
+    defer { admin.close() }
+    return try await body(RunningHub(scratch: scratch, environment: environment, server: server, token: token, admin: admin))
+}
+
 /// A running `casehub serve`, started with port 0, and the port it printed.
 final class HubServer {
     let child: HubProcess
