@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -44,11 +46,41 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "CurlShim", dependencies: ["CCurl"]),
+        // The Mustache templates live at the top of the repository, where operators look for
+        // them; this target only bundles them as resources.
+        .target(
+            name: "CaseHubTemplates",
+            path: "Templates",
+            resources: [.copy("email")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CaseHubDelivery",
+            dependencies: [
+                "CaseHubCore",
+                "CaseHubStore",
+                "CaseHubTemplates",
+                "CCurl",
+                "CurlShim",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CaseHubServer",
             dependencies: [
                 "CaseHubCore",
                 "CaseHubStore",
+                "CaseHubDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,6 +111,17 @@ let package = Package(
         .testTarget(
             name: "CaseHubStoreTests",
             dependencies: ["CaseHubCore", "CaseHubStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubDeliveryTests",
+            dependencies: [
+                "CaseHubCore",
+                "CaseHubStore",
+                "CaseHubDelivery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -43,6 +43,27 @@ public protocol Store: Sendable {
     // Log
     func logEntries(caseId: String, after: Int, limit: Int, threads: Set<ThreadName>) async throws -> LogPage
     func verifyLog(caseId: String) async throws -> ChainVerifier.Result
+
+    // Webhook endpoints
+    func createEndpoint(_ new: NewEndpoint, secret: String) async throws -> WebhookEndpoint
+    func endpoints() async throws -> [WebhookEndpoint]
+    func updateEndpoint(id: String, _ change: EndpointChange) async throws -> WebhookEndpoint
+    /// Makes `newSecret` the signing secret; the one it replaces keeps signing beside it for
+    /// `overlapMillis`.
+    func rotateEndpointSecret(id: String, newSecret: String, overlapMillis: UInt64) async throws -> WebhookEndpoint
+
+    // Deliveries (the outbox). Rows are queued by the commands above, in their transaction.
+    func deliveries(_ query: DeliveryQuery) async throws -> [Delivery]
+    /// Queues a delivery again, now, with a fresh retry schedule.
+    func retryDelivery(id: String) async throws -> Delivery
+    /// Leases due deliveries to this process's worker.
+    func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery]
+    /// Records one attempt: the row's new state and its `delivery.*` log entry, together.
+    func recordAttempt(_ record: AttemptRecord) async throws
+    /// Frees every lease: called when a worker starts, since nothing can be in flight then.
+    func releaseDeliveryClaims() async throws
+    /// Answers (once) when new deliveries have been queued since the last call.
+    func deliveriesQueued() async
 }
 
 public struct CaseQuery: Sendable {

@@ -45,6 +45,16 @@ extension JSONValue {
         return nil
     }
 
+    public var intValue: Int? {
+        if case .int(let value) = self { return Int(exactly: value) }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     public var isNull: Bool {
         if case .null = self { return true }
         return false

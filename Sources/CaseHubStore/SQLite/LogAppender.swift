@@ -12,6 +12,8 @@ struct LogAppender {
     let status: Case.Status
     private(set) var seq: Int
     private(set) var hash: String
+    /// What this command appended, in order.
+    private(set) var appended: [LogEntry] = []
     private let startSeq: Int
     private let db: Database
 
@@ -45,6 +47,7 @@ struct LogAppender {
             ])
         seq = entry.seq
         hash = entry.hash
+        appended.append(entry)
         return entry
     }
 

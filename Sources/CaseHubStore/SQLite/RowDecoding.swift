@@ -13,6 +13,14 @@ enum Columns {
         priority, requires_ack, acks, created_at, edited_at, redacted, rendered
         """
     static let logEntry = "case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash"
+    static let endpoint = """
+        id, url, description, events, roles, enabled, include_text, disabled_reason, created_at, previous_secret_until_ms, \
+        secret, previous_secret
+        """
+    static let delivery = """
+        id, event_id, event_type, case_id, event_seq, thread, channel, target, endpoint_id, participant_id, status, attempts, \
+        next_attempt_ms, created_at, attempt_count, schedule_base
+        """
 }
 
 /// A stored value the hub never writes: the file was changed outside the hub. Reading stops
@@ -78,5 +86,51 @@ extension SQLiteStore {
             caseId: row[0], seq: row[1], at: row[2], type: row[3], thread: thread, parentSeq: row[5],
             actor: .canonical(row[6]), data: .canonical(row[7]), content: content.map(JSONValue.canonical), hash: row[9],
             prevHash: row[10])
+    }
+}
+
+extension SQLiteStore {
+    /// Reads a row selected with ``Columns/endpoint``.
+    static func endpointValue(_ row: Row) throws -> WebhookEndpoint {
+        let untilMillis: Int64? = row[9]
+        return WebhookEndpoint(
+            id: row[0], url: row[1], description: row[2], events: try stringArray(row[3], "endpoints.events"),
+            roles: try stringArray(row[4], "endpoints.roles").map { raw in
+                guard let role = Role(rawValue: raw) else { throw CorruptRow(description: "endpoints: unknown role '\(raw)'") }
+                return role
+            },
+            enabled: row[5], includeText: row[6], disabledReason: row[7], createdAt: row[8],
+            previousSecretExpiresAt: untilMillis.map { Timestamp.format(millis: UInt64($0)) })
+    }
+
+    /// Reads a row selected with ``Columns/delivery``.
+    static func deliveryValue(_ row: Row) throws -> Delivery {
+        let nextMillis: Int64? = row[12]
+        let thread: ThreadName? = try (row[5] as String?).map { raw in
+            guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "deliveries: unknown thread '\(raw)'") }
+            return thread
+        }
+        return Delivery(
+            id: row[0], eventId: row[1], eventType: row[2], caseId: row[3], eventSeq: row[4], thread: thread,
+            channel: try decode(Delivery.Channel.self, row, 6, "deliveries"), target: row[7], endpointId: row[8], participantId: row[9],
+            status: try decode(Delivery.Status.self, row, 10, "deliveries"), attempts: try attempts(row[11]),
+            nextAttemptAt: nextMillis.map { Timestamp.format(millis: UInt64($0)) }, createdAt: row[13])
+    }
+
+    static func stringArray(_ text: String, _ column: String) throws -> [String] {
+        guard case .array(let items)? = try? JSONValue.parse(text) else { throw CorruptRow(description: "\(column): not a JSON array") }
+        return try items.map { item in
+            guard let value = item.stringValue else { throw CorruptRow(description: "\(column): not a string") }
+            return value
+        }
+    }
+
+    static func attempts(_ text: String) throws -> [Delivery.Attempt] {
+        guard case .array(let items)? = try? JSONValue.parse(text) else { throw CorruptRow(description: "deliveries.attempts: not a JSON array") }
+        return items.map { item in
+            Delivery.Attempt(
+                at: item["at"]?.stringValue ?? "", code: item["code"]?.intValue, error: item["error"]?.stringValue,
+                durationMillis: item["duration_ms"]?.intValue ?? 0, response: item["response"]?.stringValue)
+        }
     }
 }

@@ -94,6 +94,48 @@ extension SQLiteStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-webhooks-deliveries") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE endpoints (
+                        id TEXT PRIMARY KEY,
+                        url TEXT NOT NULL,
+                        description TEXT NOT NULL,
+                        events TEXT NOT NULL,        -- JSON array of event types, or ["*"]
+                        roles TEXT NOT NULL,         -- JSON array of roles
+                        include_text INTEGER NOT NULL,
+                        enabled INTEGER NOT NULL,
+                        disabled_reason TEXT,
+                        secret TEXT NOT NULL,
+                        previous_secret TEXT,        -- still signs until previous_secret_until_ms
+                        previous_secret_until_ms INTEGER,
+                        failing_since_ms INTEGER,    -- first failure since the last success
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE TABLE deliveries (
+                        id TEXT PRIMARY KEY,
+                        event_id TEXT NOT NULL,
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        event_seq INTEGER NOT NULL,  -- the causing log entry
+                        event_type TEXT NOT NULL,
+                        thread TEXT,
+                        channel TEXT NOT NULL,       -- webhook | email
+                        endpoint_id TEXT REFERENCES endpoints(id),
+                        participant_id TEXT REFERENCES participants(id),
+                        target TEXT NOT NULL,        -- URL or e-mail address when queued
+                        status TEXT NOT NULL,        -- pending | failed | delivered | dead
+                        attempts TEXT NOT NULL,      -- JSON array of attempts
+                        attempt_count INTEGER NOT NULL,
+                        schedule_base INTEGER NOT NULL, -- attempt_count when the schedule last (re)started
+                        next_attempt_ms INTEGER,     -- NULL once delivered or dead
+                        lease_until_ms INTEGER,      -- claimed by a worker until then
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE INDEX deliveries_due ON deliveries(next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
+                    CREATE INDEX deliveries_by_case ON deliveries(case_id, id);
+                    CREATE INDEX deliveries_by_status ON deliveries(status, id);
+                    """)
+        }
         return migrator
     }()
 }

@@ -15,12 +15,18 @@ public final class SQLiteStore: Store {
     let reader: GroupReader
     /// Counts remembered idempotency keys, to sweep out expired ones now and then.
     let rememberedKeys = Atomic<Int>(0)
+    /// Turns log entries into deliveries inside the commands' transactions.
+    let outbox: Outbox
+    /// Rung after a commit that queued deliveries, so the worker need not poll.
+    let outboxBell = Doorbell()
 
     /// Opens the database file at `path`, creating it when missing.
     ///
     /// - Parameter readOnly: for inspecting a hub's file (verifying, exporting) without
     ///   changing it: the file must exist, and nothing is created or migrated.
-    public init(path: String, logger: Logger, readOnly: Bool = false) throws {
+    /// - Parameter policy: the thread access table; it decides which webhook endpoints and
+    ///   which participants hear of an event.
+    public init(path: String, logger: Logger, readOnly: Bool = false, policy: AccessPolicy = .default) throws {
         if readOnly {
             guard FileManager.default.fileExists(atPath: path) else { throw MissingDatabase(path: path) }
         } else {
@@ -37,6 +43,7 @@ public final class SQLiteStore: Store {
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(pool: pool)
         self.reader = GroupReader(pool: pool)
+        self.outbox = Outbox(policy: policy)
         logger.info("opened SQLite store", metadata: ["path": "\(path)", "read_only": "\(readOnly)"])
     }
 
@@ -59,13 +66,16 @@ public final class SQLiteStore: Store {
     func changeCase<T: Sendable>(
         _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, Database) throws -> T
     ) async throws -> T {
-        try await write { db in
+        let (result, queued) = try await write { db in
             var log = try LogAppender(caseId: caseId, db: db)
             if requireOpen { try log.requireOpen() }
             let result = try body(&log, db)
+            let queued = try self.outbox.enqueue(for: log.appended, log: &log, db: db)
             try log.finish()
-            return result
+            return (result, queued)
         }
+        if queued { outboxBell.ring() }
+        return result
     }
 
     /// Runs a short read in the grouped reader.

@@ -1,0 +1,172 @@
+import CaseHubCore
+import GRDB
+
+extension SQLiteStore {
+    public func deliveries(_ query: DeliveryQuery) async throws -> [Delivery] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let status = query.status {
+                conditions.append("status = ?")
+                _ = arguments.append(contentsOf: [status.rawValue])
+            }
+            if let caseId = query.caseId {
+                conditions.append("case_id = ?")
+                _ = arguments.append(contentsOf: [caseId])
+            }
+            if let endpointId = query.endpointId {
+                conditions.append("endpoint_id = ?")
+                _ = arguments.append(contentsOf: [endpointId])
+            }
+            if let before = query.before {
+                conditions.append("id < ?")
+                _ = arguments.append(contentsOf: [before])
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [query.limit])
+            return try db.fetch("SELECT \(Columns.delivery) FROM deliveries \(filter) ORDER BY id DESC LIMIT ?", arguments, as: Self.deliveryValue)
+        }
+    }
+
+    public func retryDelivery(id: String) async throws -> Delivery {
+        let delivery = try await write { db in
+            guard try db.row("SELECT 1 FROM deliveries WHERE id = ?", [id]) != nil else { throw CaseHubError.notFound("no such delivery") }
+            try db.run(
+                """
+                UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
+                    next_attempt_ms = ?, schedule_base = attempt_count
+                WHERE id = ?
+                """,
+                [Int64(Timestamp.nowMillis()), id])
+            return try Self.requireDelivery(id: id, db: db)
+        }
+        outboxBell.ring()
+        return delivery
+    }
+
+    public func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery] {
+        try await write { db in
+            let now = Int64(claim.nowMillis)
+            let full = claim.freeSlots.filter { $0.value <= 0 }.keys.sorted()
+            let channels = claim.channels.map(\.rawValue).sorted()
+            // Rows of targets at their limit are left for the others; a few more than asked
+            // for are read, since a target's free slots may cut the list down.
+            let candidates = try db.fetch(
+                """
+                SELECT \(Columns.delivery) FROM deliveries
+                WHERE next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
+                    AND channel IN (SELECT value FROM json_each(?))
+                    AND COALESCE(endpoint_id, 'smtp') NOT IN (SELECT value FROM json_each(?))
+                    AND (endpoint_id IS NULL OR endpoint_id IN (SELECT id FROM endpoints WHERE enabled = 1))
+                ORDER BY next_attempt_ms LIMIT ?
+                """,
+                [now, now, Self.jsonArray(channels), Self.jsonArray(full), claim.limit * 4],
+                as: { row in (try Self.deliveryValue(row), row[14] as Int, row[15] as Int) })
+            var free = claim.freeSlots
+            var claimed: [ClaimedDelivery] = []
+            for (delivery, attemptCount, scheduleBase) in candidates where claimed.count < claim.limit {
+                let key = delivery.endpointId ?? "smtp"
+                guard free[key, default: claim.perTargetLimit] > 0 else { continue }
+                free[key, default: claim.perTargetLimit] -= 1
+                try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), delivery.id])
+                claimed.append(
+                    try Self.claimed(delivery, attemptCount: attemptCount, scheduleBase: scheduleBase, nowMillis: claim.nowMillis, db: db))
+            }
+            return claimed
+        }
+    }
+
+    public func recordAttempt(_ record: AttemptRecord) async throws {
+        let row = try await read { db in try Self.requireDelivery(id: record.deliveryId, db: db) }
+        try await changeCase(row.caseId, requireOpen: false) { log, db in
+            let delivery = try Self.requireDelivery(id: record.deliveryId, db: db)
+            let attempts = delivery.attempts + [record.attempt]
+            let status: Delivery.Status
+            let nextMillis: UInt64?
+            let type: LogEntryType
+            switch record.verdict {
+            case .delivered: (status, nextMillis, type) = (.delivered, nil, .deliverySucceeded)
+            case .retry(let at): (status, nextMillis, type) = (.failed, at, .deliveryFailed)
+            case .dead: (status, nextMillis, type) = (.dead, nil, .deliveryDead)
+            }
+            try db.run(
+                """
+                UPDATE deliveries SET status = ?, attempts = ?, attempt_count = attempt_count + 1, next_attempt_ms = ?, lease_until_ms = NULL
+                WHERE id = ?
+                """,
+                [status.rawValue, JSONValue.array(attempts.map(\.json)).canonicalString, nextMillis.map { Int64($0) }, delivery.id])
+            var data: [String: JSONValue] = [
+                "delivery_id": .string(delivery.id), "event_id": .string(delivery.eventId), "channel": .string(delivery.channel.rawValue),
+                "target": .string(delivery.target), "attempt": JSONValue(attempts.count), "code": JSONValue(record.attempt.code),
+                "error": JSONValue(record.attempt.error), "duration_ms": JSONValue(record.attempt.durationMillis),
+                "response": JSONValue(record.attempt.response),
+                "next_attempt_at": JSONValue(nextMillis.map { Timestamp.format(millis: $0) }),
+            ]
+            if let endpointId = delivery.endpointId {
+                data["endpoint_disabled"] = JSONValue(
+                    try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.parseMillis(record.attempt.at) ?? Timestamp.nowMillis(), db: db))
+            }
+            try log.append(
+                LogDraft(type: type, thread: delivery.thread, parentSeq: delivery.eventSeq, actor: .hub, data: data), at: Timestamp.now())
+        }
+    }
+
+    public func releaseDeliveryClaims() async throws {
+        try await write { db in try db.run("UPDATE deliveries SET lease_until_ms = NULL WHERE lease_until_ms IS NOT NULL") }
+    }
+
+    public func deliveriesQueued() async {
+        await outboxBell.wait()
+    }
+
+    // MARK: - Helpers
+
+    /// Clears an endpoint's failure clock on success; on failure starts it, and disables the
+    /// endpoint when it answered 410 or has failed without a success for too long. Returns
+    /// why it was disabled, if it was.
+    static func trackEndpointHealth(_ endpointId: String, record: AttemptRecord, at nowMillis: UInt64, db: Database) throws -> String? {
+        if record.verdict == .delivered {
+            try db.run("UPDATE endpoints SET failing_since_ms = NULL WHERE id = ?", [endpointId])
+            return nil
+        }
+        try db.run("UPDATE endpoints SET failing_since_ms = COALESCE(failing_since_ms, ?) WHERE id = ?", [Int64(nowMillis), endpointId])
+        var reason = record.disableEndpoint
+        if reason == nil, let since = try db.row("SELECT failing_since_ms FROM endpoints WHERE id = ? AND enabled = 1", [endpointId]),
+            let sinceMillis = since[0] as Int64?, nowMillis >= UInt64(sinceMillis) + record.disableFailingAfterMillis
+        {
+            reason = "no successful delivery since \(Timestamp.format(millis: UInt64(sinceMillis)))"
+        }
+        guard let reason else { return nil }
+        try db.run("UPDATE endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?", [reason, endpointId])
+        return reason
+    }
+
+    static func requireDelivery(id: String, db: Database) throws -> Delivery {
+        guard let delivery = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(deliveryValue) else {
+            throw CaseHubError.notFound("no such delivery")
+        }
+        return delivery
+    }
+
+    /// Gathers what sending needs: the causing entry, the endpoint or the recipient, the message.
+    static func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: Database) throws -> ClaimedDelivery {
+        guard let event = try db.row("SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq = ?", [delivery.caseId, delivery.eventSeq])
+            .map(logEntry)
+        else { throw CorruptRow(description: "deliveries: \(delivery.id) names a missing log entry") }
+        var endpoint: EndpointTarget?
+        if let endpointId = delivery.endpointId, let row = try db.row(
+            "SELECT url, include_text, secret, previous_secret, previous_secret_until_ms FROM endpoints WHERE id = ?", [endpointId])
+        {
+            var secrets: [String] = [row[2]]
+            if let previous = row[3] as String?, let until = row[4] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
+            endpoint = EndpointTarget(url: row[0], secrets: secrets, includeText: row[1])
+        }
+        let recipient = try delivery.participantId.flatMap { id in
+            try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(participantValue)
+        }
+        let message = try event.data["message_id"]?.stringValue.flatMap { id in try loadMessage(caseId: delivery.caseId, id: id, db: db) }
+        return ClaimedDelivery(
+            delivery: delivery, event: event, attemptNumber: attemptCount + 1, scheduleIndex: attemptCount - scheduleBase,
+            endpoint: endpoint, recipient: recipient, message: message)
+    }
+}

@@ -1,0 +1,9 @@
+import Foundation
+
+/// The Mustache templates shipped with CaseHub, as bundled resources.
+public enum TemplateBundle {
+    /// The folder holding `email/` (and, later, `web/`).
+    public static var directory: URL {
+        Bundle.module.resourceURL!
+    }
+}
