@@ -1,9 +1,11 @@
 import CaseHubCore
+import CaseHubDelivery
 import CaseHubStore
 import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 /// Builds the router: error shape first, then the unauthenticated operational routes and the
 /// authenticated `/v1` API. Tests drive it in-process with `app.test(.router)`.
@@ -11,15 +13,20 @@ import Prometheus
 /// - Parameter metrics: the registry `/metrics` serves; request counts and durations are
 ///   recorded through swift-metrics, so the process must have bootstrapped it with this
 ///   registry's factory (``bootstrapMetrics()``). Without one, `/metrics` is not served.
-public func buildRouter(store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil) -> Router<HubRequestContext> {
+///
+/// - Parameter emailWaiting: why e-mail deliveries are not sent (no SMTP server configured),
+///   shown by `/readyz` and the deliveries list; nil when they are.
+public func buildRouter(
+    store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil
+) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     if let metrics {
         router.add(middleware: MetricsMiddleware())
         OperationsRoutes.registerMetrics(on: router, registry: metrics)
     }
     router.add(middleware: ErrorMiddleware())
-    OperationsRoutes.register(on: router, store: store)
-    HubAPI(store: store, policy: policy).register(on: router)
+    OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
+    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting).register(on: router)
     return router
 }
 
@@ -32,15 +39,35 @@ public func bootstrapMetrics() -> PrometheusCollectorRegistry {
 
 /// Builds the hub's HTTP application on a store that is already migrated.
 ///
-/// - Parameter onServerRunning: called with the bound port once the server listens (port 0
-///   in the configuration picks a free one).
+/// - Parameters:
+///   - services: long-lived parts run beside the server and stopped with it (the delivery worker).
+///   - onServerRunning: called with the bound port once the server listens (port 0 in the
+///     configuration picks a free one).
 public func buildApplication(
     configuration: HubConfiguration, store: any Store, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(store: store, policy: configuration.access, metrics: metrics),
+    var app = Application(
+        router: buildRouter(
+            store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CaseHub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+    app.addServices(services)
+    return app
+}
+
+/// The delivery worker for this configuration, sending through its own libcurl engine.
+public func buildDeliveryWorker(configuration: HubConfiguration, store: any Store, logger: Logger) async throws -> DeliveryWorker {
+    let composer = try await EmailComposer(from: configuration.smtpFrom, publicURL: configuration.publicURL)
+    return DeliveryWorker(store: store, engine: CurlEngine(), composer: composer, settings: configuration.deliverySettings, logger: logger)
+}
+
+extension HubConfiguration {
+    public var deliverySettings: DeliverySettings {
+        var settings = DeliverySettings(
+            retrySchedule: retrySchedule, allowPrivateNetworks: webhookAllowPrivate, smtpURL: smtpURL, smtpFrom: smtpFrom)
+        settings.disableFailingEndpointAfter = endpointDisableAfter
+        return settings
+    }
 }

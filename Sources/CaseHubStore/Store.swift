@@ -54,6 +54,7 @@ public protocol Store: Sendable {
 
     // Deliveries (the outbox). Rows are queued by the commands above, in their transaction.
     func deliveries(_ query: DeliveryQuery) async throws -> [Delivery]
+    func delivery(id: String) async throws -> Delivery?
     /// Queues a delivery again, now, with a fresh retry schedule.
     func retryDelivery(id: String) async throws -> Delivery
     /// Leases due deliveries to this process's worker.

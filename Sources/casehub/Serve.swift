@@ -25,15 +25,19 @@ struct Serve: AsyncParsableCommand {
         for name in HubConfiguration.unknownVariables(in: ProcessInfo.processInfo.environment) {
             FileHandle.standardError.write(Data("casehub: warning: \(name) is not a configuration variable; ignored\n".utf8))
         }
+        let logLevel = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
+            handler.logLevel = logLevel
             return handler
         }
         let logger = options.logger(configuration)
         let store = try await options.openStore(configuration, logger: logger)
         let host = configuration.host
-        let app = buildApplication(configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics()) { port in
+        let worker = try await buildDeliveryWorker(configuration: configuration, store: store, logger: logger)
+        let app = buildApplication(
+            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), services: [worker]
+        ) { port in
             // One line on stdout that scripts (and tests started with port 0) can read.
             FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))
         }

@@ -68,6 +68,13 @@ final class Transfer: @unchecked Sendable {
         }
         curlshim_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me)
         if !request.allowPrivateAddresses {
+            // Judged on the resolved address, twice: before the socket is opened (so nothing
+            // is sent to a refused address, not even a SYN), and once connected, before the
+            // request is written.
+            curlshim_easy_setopt_opensocket_function(handle) { context, _, address in
+                Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue().openSocket(address)
+            }
+            curlshim_easy_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, me)
             curlshim_easy_setopt_prereq_function(handle) { context, primaryIP, _, _, _ in
                 Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue().admit(primaryIP)
             }
@@ -145,6 +152,18 @@ final class Transfer: @unchecked Sendable {
         UnsafeMutableRawPointer(buffer).copyMemory(from: outgoing.baseAddress! + uploadOffset, byteCount: count)
         uploadOffset += count
         return count
+    }
+
+    private func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+        guard let address else { return CURL_SOCKET_BAD }
+        var text = [CChar](repeating: 0, count: 64)
+        guard curlshim_sockaddr_ip(address, &text, UInt32(text.count)) == 0 else { return CURL_SOCKET_BAD }
+        let ip = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard AddressGuard.isPubliclyRoutable(ip) else {
+            refusedAddress = ip
+            return CURL_SOCKET_BAD
+        }
+        return socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
     }
 
     private func admit(_ primaryIP: UnsafeMutablePointer<CChar>?) -> Int32 {

@@ -64,8 +64,8 @@ struct EmailLabels {
     let locale: String
 
     func role(_ raw: String) -> String {
-        let id = ["case_manager": "Manajer Pelayanan Pasien", "ppa": "PPA", "family": "Keluarga", "patient": "Pasien", "payer": "Penjamin"]
-        let en = ["case_manager": "Case manager", "ppa": "Care team", "family": "Family", "patient": "Patient", "payer": "Payer"]
+        let id = ["case_manager": "Manajer Pelayanan Pasien", "ppa": "PPA", "family": "Keluarga", "patient": "Pasien", "payer": "Penjamin", "admin": "Administrator"]
+        let en = ["case_manager": "Case manager", "ppa": "Care team", "family": "Family", "patient": "Patient", "payer": "Payer", "admin": "Administrator"]
         return (locale == "en" ? en : id)[raw] ?? raw
     }
 

@@ -63,6 +63,7 @@ extension HubConfiguration {
             webhookAllowPrivate = flag
         case "retry_schedule": retrySchedule = try Self.retrySchedule(Self.string(value, key), key)
         case "public_url": publicURL = try Self.string(value, key)
+        case "endpoint_disable_after": endpointDisableAfter = try Self.delay(Self.string(value, key), key)
         case "log_level": logLevel = try Self.logLevel(Self.string(value, key), key)
         case "access":
             guard case .mapping(let roles) = value else {
@@ -85,6 +86,7 @@ extension HubConfiguration {
         let known: Set<String> = [
             "CASEHUB_CONFIG", "CASEHUB_HOST", "CASEHUB_PORT", "CASEHUB_DATABASE_URL", "CASEHUB_SMTP_URL", "CASEHUB_SMTP_FROM",
             "CASEHUB_WEBHOOK_ALLOW_PRIVATE", "CASEHUB_RETRY_SCHEDULE", "CASEHUB_PUBLIC_URL", "CASEHUB_LOG_LEVEL",
+            "CASEHUB_ENDPOINT_DISABLE_AFTER",
         ]
         return environment.keys.filter { $0.hasPrefix("CASEHUB_") && !known.contains($0) && !$0.hasPrefix("CASEHUB_ACCESS_") }.sorted()
     }
@@ -102,6 +104,7 @@ extension HubConfiguration {
                 webhookAllowPrivate = flag
             case "CASEHUB_RETRY_SCHEDULE": retrySchedule = try Self.retrySchedule(value, name)
             case "CASEHUB_PUBLIC_URL": publicURL = value
+            case "CASEHUB_ENDPOINT_DISABLE_AFTER": endpointDisableAfter = try Self.delay(value, name)
             case "CASEHUB_LOG_LEVEL": logLevel = try Self.logLevel(value, name)
             default:
                 if name.hasPrefix("CASEHUB_ACCESS_") {
@@ -150,6 +153,13 @@ extension HubConfiguration {
             throw ConfigurationError(key: key, "'\(value)' is not a comma-separated list of delays such as 5s,5m,30m,2h")
         }
         return schedule
+    }
+
+    private static func delay(_ value: String, _ key: String) throws(ConfigurationError) -> Duration {
+        guard let delay = RetrySchedule.parseDelay(value) else {
+            throw ConfigurationError(key: key, "'\(value)' is not a delay such as 90m, 5d")
+        }
+        return delay
     }
 
     private static func logLevel(_ value: String, _ key: String) throws(ConfigurationError) -> Logger.Level {

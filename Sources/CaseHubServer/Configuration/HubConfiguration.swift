@@ -15,6 +15,8 @@ public struct HubConfiguration: Sendable {
     public var webhookAllowPrivate = false
     public var retrySchedule: [Duration] = RetrySchedule.default
     public var publicURL = "http://127.0.0.1:8080"
+    /// A webhook endpoint failing without a success for this long is disabled.
+    public var endpointDisableAfter: Duration = .seconds(5 * 86_400)
     public var logLevel = Logger.Level.info
     public var access = AccessPolicy.default
 
@@ -50,7 +52,7 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 }
 
-/// The delays between delivery attempts, written `5s,5m,30m,2h,5h,10h,10h`.
+/// The delays between delivery attempts, written `5s,5m,30m,2h,5h,10h,10h` (`ms` and `d` too).
 public enum RetrySchedule {
     public static let `default`: [Duration] = [.seconds(5), .seconds(300), .seconds(1800), .seconds(7200), .seconds(18000), .seconds(36000), .seconds(36000)]
 
@@ -58,15 +60,23 @@ public enum RetrySchedule {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !parts.isEmpty else { return nil }
         var delays: [Duration] = []
-        let unitSeconds: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         for part in parts {
-            // A delay beyond a year is a typo, not a schedule (and keeps the arithmetic bounded).
-            guard let unit = part.last, let perUnit = unitSeconds[unit], let amount = Int(part.dropLast()) else { return nil }
-            let (seconds, overflow) = amount.multipliedReportingOverflow(by: perUnit)
-            guard !overflow, (0...366 * 86400).contains(seconds) else { return nil }
-            delays.append(.seconds(seconds))
+            guard let delay = parseDelay(part) else { return nil }
+            delays.append(delay)
         }
         return delays
+    }
+
+    /// One delay: a whole number and a unit, `ms`, `s`, `m`, `h` or `d`.
+    public static func parseDelay(_ text: String) -> Duration? {
+        let unitMillis: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        guard let (unit, perUnit) = unitMillis.first(where: { unit, _ in text.hasSuffix(unit) && Int(text.dropLast(unit.count)) != nil }),
+            let amount = Int(text.dropLast(unit.count)), amount >= 0
+        else { return nil }
+        // A delay beyond a year is a typo, not a schedule (and keeps the arithmetic bounded).
+        let (millis, overflow) = amount.multipliedReportingOverflow(by: perUnit)
+        guard !overflow, millis <= 366 * 86_400_000 else { return nil }
+        return .milliseconds(millis)
     }
 }
 

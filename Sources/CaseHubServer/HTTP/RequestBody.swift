@@ -83,6 +83,22 @@ struct RequestBody {
         }
     }
 
+    /// An array of strings, or nil when absent.
+    func optionalStrings(_ key: String, maxCount: Int = 100, maxLength: Int = 200) throws -> [String]? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            guard items.count <= maxCount else { throw CaseHubError.invalidRequest(field: name(key), "has more than \(maxCount) items") }
+            return try items.map { item in
+                guard case .string(let value) = item, value.utf8.count <= maxLength else {
+                    throw CaseHubError.invalidRequest(field: name(key), "must be an array of strings")
+                }
+                return value
+            }
+        default: throw CaseHubError.invalidRequest(field: name(key), "must be an array of strings")
+        }
+    }
+
     func int(_ key: String) throws -> Int {
         switch members[key] {
         case nil, .null?: throw CaseHubError.invalidRequest(field: name(key), "is required")

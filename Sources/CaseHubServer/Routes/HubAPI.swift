@@ -7,6 +7,8 @@ import Logging
 struct HubAPI: Sendable {
     let store: any Store
     let policy: AccessPolicy
+    /// Why e-mail deliveries wait (no SMTP server configured); nil when they are sent.
+    let emailWaiting: String?
     let principals = PrincipalCache()
 
     func register(on router: Router<HubRequestContext>) {
@@ -16,5 +18,7 @@ struct HubAPI: Sendable {
         registerThreads(on: v1)
         registerMessages(on: v1)
         registerLog(on: v1)
+        registerEndpoints(on: v1)
+        registerDeliveries(on: v1)
     }
 }

@@ -7,7 +7,7 @@ import Prometheus
 
 /// Unauthenticated operational endpoints: liveness, readiness and the API description.
 enum OperationsRoutes {
-    static func register(on router: Router<HubRequestContext>, store: any Store) {
+    static func register(on router: Router<HubRequestContext>, store: any Store, emailWaiting: String?) {
         router.get("healthz") { _, _ in
             Response.json(["status": "ok"])
         }
@@ -15,7 +15,10 @@ enum OperationsRoutes {
         router.get("readyz") { _, context in
             do {
                 try await store.ping()
-                return Response.json(["status": "ready"])
+                return Response.json([
+                    "status": "ready",
+                    "email": emailWaiting.map { ["status": "waiting", "reason": .string($0)] } ?? ["status": "configured"],
+                ])
             } catch {
                 context.logger.warning("store is not answering", metadata: ["error": "\(error)"])
                 return Response.error(status: .serviceUnavailable, code: "unavailable", message: "the store is not answering")

@@ -28,6 +28,10 @@ extension SQLiteStore {
         }
     }
 
+    public func delivery(id: String) async throws -> Delivery? {
+        try await read { db in try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(Self.deliveryValue) }
+    }
+
     public func retryDelivery(id: String) async throws -> Delivery {
         let delivery = try await write { db in
             guard try db.row("SELECT 1 FROM deliveries WHERE id = ?", [id]) != nil else { throw CaseHubError.notFound("no such delivery") }

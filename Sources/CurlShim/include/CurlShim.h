@@ -15,6 +15,10 @@ CURLcode curlshim_easy_setopt_write_function(CURL *handle, CURLoption option, cu
 CURLcode curlshim_easy_setopt_read_function(CURL *handle, curl_read_callback callback);
 CURLcode curlshim_easy_setopt_prereq_function(CURL *handle, curl_prereq_callback callback);
 
+CURLcode curlshim_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback callback);
+/// Writes the IP address curl is about to connect to (numeric, NUL-terminated); returns 0 on success.
+int curlshim_sockaddr_ip(const struct curl_sockaddr *address, char *buffer, unsigned int length);
+
 CURLcode curlshim_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode curlshim_easy_getinfo_string(CURL *handle, CURLINFO info, char **value);
 CURLcode curlshim_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);

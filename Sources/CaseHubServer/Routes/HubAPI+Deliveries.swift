@@ -1,0 +1,60 @@
+import CaseHubCore
+import CaseHubStore
+import Hummingbird
+
+extension HubAPI {
+    /// Deliveries: an admin sees all; a case manager those of a case of theirs (`case` required).
+    func registerDeliveries(on v1: RouterGroup<HubRequestContext>) {
+        v1.get("deliveries") { request, context in
+            let caller = try context.caller()
+            let caseId = request.queryString("case")
+            try requireDeliveryAccess(caller, caseId: caseId)
+            let limit = try request.queryInt("limit", in: 1...200) ?? 50
+            var query = DeliveryQuery(caseId: caseId, endpointId: request.queryString("endpoint"), limit: limit + 1, before: request.queryString("before"))
+            if let status = request.queryString("status") {
+                guard let value = Delivery.Status(rawValue: status) else {
+                    throw CaseHubError.invalidRequest(
+                        field: "status", "must be one of \(Delivery.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                query.status = value
+            }
+            let found = try await store.deliveries(query)
+            let page = Array(found.prefix(limit))
+            let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
+            return Response.json([
+                "deliveries": .array(page.map { $0.json(waiting: waitingReason($0, disabledEndpoints: disabled)) }),
+                "has_more": .bool(found.count > limit),
+            ])
+        }
+
+        v1.post("deliveries/:delivery/retry") { _, context in
+            let caller = try context.caller()
+            let id = try context.parameters.require("delivery")
+            guard let delivery = try await store.delivery(id: id), caller.isAdmin || caller.canSee(caseId: delivery.caseId) else {
+                throw CaseHubError.notFound("no such delivery")
+            }
+            try requireDeliveryAccess(caller, caseId: delivery.caseId)
+            let requeued = try await store.retryDelivery(id: id)
+            let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
+            return Response.json(requeued.json(waiting: waitingReason(requeued, disabledEndpoints: disabled)))
+        }
+    }
+
+    private func requireDeliveryAccess(_ caller: Principal, caseId: String?) throws {
+        if caller.isAdmin { return }
+        guard let caseId else {
+            guard caller.role == .caseManager else { throw CaseHubError.forbidden("only admin or case_manager may see deliveries") }
+            throw CaseHubError.invalidRequest(field: "case", "is required for a case manager")
+        }
+        guard caller.canSee(caseId: caseId) else { throw CaseHubError.caseNotFound }
+        guard caller.role == .caseManager else { throw CaseHubError.forbidden("only admin or case_manager may see deliveries") }
+    }
+
+    /// Why a delivery that is due is not being sent, when something holds it back.
+    private func waitingReason(_ delivery: Delivery, disabledEndpoints: Set<String>) -> String? {
+        guard delivery.status == .pending || delivery.status == .failed else { return nil }
+        if delivery.channel == .email { return emailWaiting }
+        if let endpointId = delivery.endpointId, disabledEndpoints.contains(endpointId) { return "the endpoint is disabled" }
+        return nil
+    }
+}
