@@ -121,6 +121,7 @@ let package = Package(
                 "CaseHubStore",
                 "CaseHubDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import CaseHubDelivery
+
+/// The libcurl engine against a real receiver on 127.0.0.1.
+@Suite struct CurlEngineTests {
+    static let engine = CurlEngine()
+
+    func post(_ url: String, allowPrivate: Bool = true, timeout: Duration = .seconds(5), body: String = #"{"a":1}"#) async -> TransferResult {
+        await Self.engine.perform(
+            TransferRequest(
+                url: url, payload: .httpPost(headers: ["Content-Type: application/json", "webhook-id: evt_1"], body: Array(body.utf8)),
+                connectTimeout: .seconds(2), totalTimeout: timeout, allowPrivateAddresses: allowPrivate))
+    }
+
+    @Test func postsTheBodyAndHeadersAndReportsTheStatus() async throws {
+        try await TestReceiver.run { receiver, port in
+            let result = await post("http://127.0.0.1:\(port)/ok", body: #"{"type":"message.posted"}"#)
+            #expect(result.code == 204 && result.error == nil)
+            let request = try #require(receiver.requests.first)
+            #expect(request.body == Array(#"{"type":"message.posted"}"#.utf8))
+            #expect(request.headers["webhook-id"] == "evt_1")
+            #expect(request.headers["content-type"] == "application/json")
+            #expect(request.headers["expect"] == nil)
+        }
+    }
+
+    @Test func runsManyTransfersAtOnce() async throws {
+        try await TestReceiver.run { receiver, port in
+            let codes = await withTaskGroup(of: Int?.self) { group in
+                for _ in 0..<64 { group.addTask { await post("http://127.0.0.1:\(port)/slow/100").code } }
+                return await group.reduce(into: [Int?]()) { $0.append($1) }
+            }
+            #expect(codes.count == 64 && codes.allSatisfy { $0 == 204 })
+            #expect(receiver.requests.count == 64)
+            // Sixty-four 100 ms answers overlapped rather than queued one by one.
+            #expect(receiver.maxConcurrent > 8)
+        }
+    }
+
+    @Test func theTotalTimeoutEndsASlowTransfer() async throws {
+        try await TestReceiver.run { _, port in
+            let started = ContinuousClock.now
+            let result = await post("http://127.0.0.1:\(port)/slow/1500", timeout: .milliseconds(300))
+            #expect(result.code == nil)
+            #expect(result.error?.lowercased().contains("timed out") == true)
+            #expect(ContinuousClock.now - started < .seconds(1))
+        }
+    }
+
+    @Test func aRefusedConnectionIsAnErrorWithoutACode() async {
+        let result = await post("http://127.0.0.1:\(closedPort())/ok")
+        #expect(result.code == nil && result.error != nil && result.refusedAddress == nil)
+    }
+
+    @Test func theAnswersFirstBytesAndRetryAfterAreKept() async throws {
+        try await TestReceiver.run { _, port in
+            let result = await post("http://127.0.0.1:\(port)/retry-after/7")
+            #expect(result.code == 429)
+            #expect(result.retryAfter == "7")
+            #expect(result.body.count == 2048)
+        }
+    }
+
+    @Test func redirectsAreNotFollowed() async throws {
+        try await TestReceiver.run { receiver, port in
+            let result = await post("http://127.0.0.1:\(port)/redirect")
+            #expect(result.code == 302)
+            #expect(receiver.requests.map(\.path) == ["/redirect"])
+        }
+    }
+
+    @Test func onlyHTTPAndHTTPSAreSpokenToWebhookURLs() async {
+        let result = await post("file:///etc/passwd")
+        #expect(result.code == nil && result.error != nil)
+    }
+
+    @Test(arguments: ["127.0.0.1", "localhost"])
+    func loopbackIsRefusedUnlessPrivateNetworksAreAllowed(host: String) async throws {
+        try await TestReceiver.run { receiver, port in
+            let refused = await post("http://\(host):\(port)/ok", allowPrivate: false)
+            #expect(refused.code == nil)
+            #expect(["127.0.0.1", "::1"].contains(refused.refusedAddress ?? ""))
+            #expect(refused.error?.contains("refused to connect to") == true)
+            #expect(receiver.requests.isEmpty)
+            let allowed = await post("http://127.0.0.1:\(port)/ok", allowPrivate: true)
+            #expect(allowed.code == 204)
+        }
+    }
+
+    @Test func aPrivateNetworkAddressIsRefusedBeforeAnyConnection() async {
+        let started = ContinuousClock.now
+        let result = await post("http://10.0.0.1/ok", allowPrivate: false)
+        #expect(result.refusedAddress == "10.0.0.1")
+        // Refused before connecting: no wait for an unreachable host's connect timeout.
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+}
