@@ -107,8 +107,9 @@ extension SQLiteStore {
                 "next_attempt_at": JSONValue(nextMillis.map { Timestamp.format(millis: $0) }),
             ]
             if let endpointId = delivery.endpointId {
-                data["endpoint_disabled"] = JSONValue(
-                    try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.parseMillis(record.attempt.at) ?? Timestamp.nowMillis(), db: db))
+                let disabled = try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.nowMillis(), db: db)
+                if disabled != nil { self.outbox.endpointsChanged() }
+                data["endpoint_disabled"] = JSONValue(disabled)
             }
             try log.append(
                 LogDraft(type: type, thread: delivery.thread, parentSeq: delivery.eventSeq, actor: .hub, data: data), at: Timestamp.now())
