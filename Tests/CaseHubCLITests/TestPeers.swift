@@ -196,7 +196,7 @@ struct ParsedMail: Decodable, Sendable {
     let subject: String
     let from: String
     let to: String
-    let toName: String
+    let toName: String?
     let date: String
     let messageId: String
     let inReplyTo: String

@@ -87,7 +87,7 @@ struct EndpointsTests {
                 let id = try #require(created["id"] as? String)
                 let found = try #require(listed.first { $0["id"] as? String == id }, "\(id) is listed")
                 #expect(Set(found.keys) == endpointFields)
-                #expect(NSDictionary(dictionary: found).isEqual(to: created), "listed \(found) vs created \(created)")
+                #expect(canonicalJSON(found) == canonicalJSON(created), "listed \(found) vs created \(created)")
             }
         }
     }
@@ -143,11 +143,11 @@ struct EndpointsTests {
             #expect(Set(several["roles"] as? [String] ?? []) == ["payer", "family"])
 
             let unchanged = try await patch("{}")
-            #expect(NSDictionary(dictionary: unchanged).isEqual(to: several))
+            #expect(canonicalJSON(unchanged) == canonicalJSON(several))
 
             // The list shows the stored state, with the created_at of creation.
             let listed = try #require(try await hub.webhookEndpoints().first { $0["id"] as? String == id })
-            #expect(NSDictionary(dictionary: listed).isEqual(to: several))
+            #expect(canonicalJSON(listed) == canonicalJSON(several))
             #expect(listed["created_at"] as? String == created.endpoint["created_at"] as? String)
         }
     }
@@ -196,7 +196,7 @@ struct EndpointsTests {
                 "not_found")
             expectError(try await hub.post("/v1/endpoints/\(unknown)/rotate-secret", token: hub.adminToken, json: "{}"), .notFound, "not_found")
             let after = try await hub.webhookEndpoints()
-            #expect(NSArray(array: after).isEqual(to: before))
+            #expect(canonicalJSON(after) == canonicalJSON(before))
         }
     }
 
@@ -226,7 +226,7 @@ struct EndpointsTests {
                 expectError(request, .unauthorized, "unauthorized")
             }
             let after = try await hub.webhookEndpoints()
-            #expect(NSArray(array: after).isEqual(to: before), "a refused request changes nothing")
+            #expect(canonicalJSON(after) == canonicalJSON(before), "a refused request changes nothing")
         }
     }
 
@@ -272,7 +272,7 @@ struct EndpointsTests {
             expectError(try await hub.post("/v1/endpoints", token: hub.adminToken, json: #"{"url": "#), .badRequest, "invalid_request")
             let after = try await hub.webhookEndpoints()
             #expect(after.count == 1)
-            #expect(NSArray(array: after).isEqual(to: before), "a failed request changes nothing")
+            #expect(canonicalJSON(after) == canonicalJSON(before), "a failed request changes nothing")
             #expect(after.first?["id"] as? String == existing.endpoint["id"] as? String)
         }
     }
@@ -311,7 +311,7 @@ struct EndpointsTests {
             let after = try await hub.webhookEndpoints()
             #expect(after.count == 1)
             let endpoint = try #require(after.first)
-            #expect(NSDictionary(dictionary: endpoint).isEqual(to: created.endpoint), "a failed PATCH changes nothing: \(endpoint)")
+            #expect(canonicalJSON(endpoint) == canonicalJSON(created.endpoint), "a failed PATCH changes nothing: \(endpoint)")
         }
     }
 }

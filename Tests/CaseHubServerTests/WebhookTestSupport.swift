@@ -87,3 +87,11 @@ extension HubClient {
 func deliveries(_ list: [JSONObject], endpoint: JSONObject) -> [JSONObject] {
     list.filter { $0["endpoint_id"] as? String != nil && $0["endpoint_id"] as? String == endpoint["id"] as? String }
 }
+
+/// A JSON value as canonical text (keys sorted), to compare whole objects.
+func canonicalJSON(_ value: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else {
+        return "<not JSON: \(value)>"
+    }
+    return String(decoding: data, as: UTF8.self)
+}

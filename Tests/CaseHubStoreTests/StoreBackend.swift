@@ -52,6 +52,7 @@ enum Sample {
         NewMessage(body: body, kind: .text, data: [:], replyTo: replyTo, priority: .routine, requiresAck: false)
     }
 
+    @discardableResult
     static func post(_ store: any Store, _ caseId: String, _ body: String, thread: ThreadName = .ppa, replyTo: String? = nil) async throws -> Message {
         guard case .created(let message) = try await store.postMessage(
             text(body, replyTo: replyTo), caseId: caseId, thread: thread, by: nurse(in: caseId), idempotency: nil)
