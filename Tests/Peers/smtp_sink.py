@@ -8,6 +8,7 @@ Prints "listening PORT". Each accepted mail is written as one JSON line to --rec
 """
 import argparse
 import json
+import signal
 import socket
 import threading
 import time
@@ -43,6 +44,9 @@ class Handler:
         return "250 Message accepted"
 
 
+# A child inherits its parent's signal mask: the Swift test runner's blocks SIGTERM, which
+# would leave stopping by SIGTERM without effect. Unblocked before any thread starts.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 parser = argparse.ArgumentParser()
 parser.add_argument("--record", required=True)
 args = parser.parse_args()

@@ -15,6 +15,7 @@ POST /_secrets {"PATH-PREFIX": "whsec_..."} tells it which secret signs which pa
 """
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -81,9 +82,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+# A child inherits its parent's signal mask: the Swift test runner's blocks SIGTERM, which
+# would leave stopping by SIGTERM without effect. Unblocked before any thread starts.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 parser = argparse.ArgumentParser()
 parser.add_argument("--record", required=True)
 args = parser.parse_args()
+# The hub opens many connections at once (several per endpoint): a listen backlog of 5 (the
+# default) would drop SYNs and stall them for seconds of TCP retransmission.
+ThreadingHTTPServer.request_queue_size = 128
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 print(f"listening {server.server_address[1]}", flush=True)

@@ -23,6 +23,10 @@ final class Transfer: @unchecked Sendable {
     private(set) var received: [UInt8] = []
     private(set) var retryAfter: String?
     private(set) var refusedAddress: String?
+    /// SMTP: the server's replies, each whole (a multi-line one's lines read `250-…` until
+    /// the final `250 …`), the last few.
+    private var smtpReplies: [[UInt8]] = []
+    private var lastReplyComplete = true
 
     /// Makes the easy handle and sets every option; nil when libcurl has no handle to give.
     init?(request: TransferRequest, continuation: CheckedContinuation<TransferResult, Never>) {
@@ -119,8 +123,17 @@ final class Transfer: @unchecked Sendable {
             }
         }
         return TransferResult(
-            code: status == 0 ? nil : status, error: error, body: received, retryAfter: retryAfter,
+            code: status == 0 ? nil : status, error: error, body: answer(status: status), retryAfter: retryAfter,
             duration: ContinuousClock.now - started, refusedAddress: refusedAddress)
+    }
+
+    /// What the attempt records as the answer: for HTTP the body's first bytes; for SMTP the
+    /// reply that carries the final status (a refusal is followed by the reply to libcurl's
+    /// QUIT, `221 Bye`, which must not hide it), else the last reply.
+    private func answer(status: Int) -> [UInt8] {
+        guard case .smtp = request.payload else { return received }
+        let code = Array(String(status).utf8)
+        return smtpReplies.last { status != 0 && $0.starts(with: code) } ?? smtpReplies.last ?? []
     }
 
     // MARK: - Callbacks (on the engine's thread, inside libcurl)
@@ -137,7 +150,20 @@ final class Transfer: @unchecked Sendable {
 
     private func receiveHeader(_ data: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
         guard let data else { return count }
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: count) { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) }
+        let bytes = data.withMemoryRebound(to: UInt8.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) }
+        if case .smtp = request.payload {
+            // libcurl hands SMTP server replies to the header callback: kept whole, so a
+            // refusal is recorded in the server's own words (see `answer(status:)`).
+            if lastReplyComplete || smtpReplies.isEmpty {
+                if smtpReplies.count == 16 { smtpReplies.removeFirst() }
+                smtpReplies.append([])
+            }
+            let room = max(0, request.responseLimit - smtpReplies[smtpReplies.count - 1].count)
+            smtpReplies[smtpReplies.count - 1].append(contentsOf: bytes.prefix(room))
+            lastReplyComplete = bytes.count < 4 || bytes[3] != UInt8(ascii: "-")
+            return count
+        }
+        let line = String(decoding: bytes, as: UTF8.self)
         if line.hasPrefix("HTTP/") { retryAfter = nil }  // a new answer (after a 100) starts over
         if let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "retry-after" {
             retryAfter = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)

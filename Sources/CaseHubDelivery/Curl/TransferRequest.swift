@@ -40,7 +40,8 @@ public struct TransferResult: Sendable {
     /// Why the transfer failed at the transport level (nil when an answer came and the
     /// transfer completed, whatever its status).
     public var error: String?
-    /// The first ``TransferRequest/responseLimit`` bytes of the answer's body.
+    /// The first ``TransferRequest/responseLimit`` bytes of the answer's body; for SMTP, the
+    /// server's reply that carries the final status (else its last reply), as many bytes.
     public var body: [UInt8]
     /// The `Retry-After` header of the answer, as sent.
     public var retryAfter: String?

@@ -120,13 +120,17 @@ public final class DeliveryWorker: Service {
         }
         let startedAt = Timestamp.now()
         let result: TransferResult
+        let decision: AttemptJudgement.Decision
         do {
             result = await engine.perform(try request(for: claimed))
+            decision = judgement.judge(
+                result, channel: claimed.delivery.channel, scheduleIndex: claimed.scheduleIndex, nowMillis: Timestamp.nowMillis())
         } catch {
+            // Nothing to send (the recipient has no address, the endpoint is gone): trying
+            // again would not help.
             result = TransferResult(code: nil, error: "\(error)", duration: .zero)
+            decision = AttemptJudgement.Decision(verdict: .dead)
         }
-        let now = Timestamp.nowMillis()
-        let decision = judgement.judge(result, channel: claimed.delivery.channel, scheduleIndex: claimed.scheduleIndex, nowMillis: now)
         let attempt = Delivery.Attempt(
             at: startedAt, code: result.code, error: result.error, durationMillis: Int(AttemptJudgement.milliseconds(result.duration)),
             response: result.body.isEmpty ? nil : String(decoding: result.body, as: UTF8.self))
