@@ -38,7 +38,8 @@ public struct ClaimedDelivery: Sendable {
     public var endpoint: EndpointTarget?
     /// For e-mail: the participant it goes to.
     public var recipient: Participant?
-    /// The message the event is about, as it is now (a redacted one carries no text).
+    /// The message the event is about, as it is now (a redacted one carries no text); read
+    /// only for e-mail and for endpoints that opted in to text.
     public var message: Message?
 
     public init(
@@ -83,6 +84,7 @@ public struct AttemptRecord: Sendable {
     }
 
     public var deliveryId: String
+    public var caseId: String
     public var attempt: Delivery.Attempt
     public var verdict: Verdict
     /// Disable the endpoint at once, for this reason (the receiver answered 410 Gone).
@@ -91,9 +93,11 @@ public struct AttemptRecord: Sendable {
     public var disableFailingAfterMillis: UInt64
 
     public init(
-        deliveryId: String, attempt: Delivery.Attempt, verdict: Verdict, disableEndpoint: String? = nil, disableFailingAfterMillis: UInt64
+        deliveryId: String, caseId: String, attempt: Delivery.Attempt, verdict: Verdict, disableEndpoint: String? = nil,
+        disableFailingAfterMillis: UInt64
     ) {
         self.deliveryId = deliveryId
+        self.caseId = caseId
         self.attempt = attempt
         self.verdict = verdict
         self.disableEndpoint = disableEndpoint

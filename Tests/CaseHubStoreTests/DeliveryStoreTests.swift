@@ -91,7 +91,7 @@ import Testing
             let retryAt = Timestamp.nowMillis() + 5000
             try await store.recordAttempt(
                 AttemptRecord(
-                    deliveryId: claimed.delivery.id,
+                    deliveryId: claimed.delivery.id, caseId: caseValue.id,
                     attempt: .init(at: Timestamp.now(), code: 500, error: nil, durationMillis: 12, response: "{\"error\":\"down\"}"),
                     verdict: .retry(atMillis: retryAt), disableFailingAfterMillis: 86_400_000))
             var delivery = try #require(try await store.delivery(id: claimed.delivery.id))
@@ -104,7 +104,7 @@ import Testing
             #expect(second.attemptNumber == 2 && second.scheduleIndex == 1)
             try await store.recordAttempt(
                 AttemptRecord(
-                    deliveryId: second.delivery.id, attempt: .init(at: Timestamp.now(), code: 204, error: nil, durationMillis: 3, response: nil),
+                    deliveryId: second.delivery.id, caseId: caseValue.id, attempt: .init(at: Timestamp.now(), code: 204, error: nil, durationMillis: 3, response: nil),
                     verdict: .delivered, disableFailingAfterMillis: 86_400_000))
             delivery = try #require(try await store.delivery(id: claimed.delivery.id))
             #expect(delivery.status == .delivered && delivery.nextAttemptAt == nil)
@@ -126,7 +126,7 @@ import Testing
             let claimed = try #require(try await Self.claim(store).first)
             try await store.recordAttempt(
                 AttemptRecord(
-                    deliveryId: claimed.delivery.id, attempt: .init(at: Timestamp.now(), code: 410, error: nil, durationMillis: 3, response: nil),
+                    deliveryId: claimed.delivery.id, caseId: caseValue.id, attempt: .init(at: Timestamp.now(), code: 410, error: nil, durationMillis: 3, response: nil),
                     verdict: .dead, disableFailingAfterMillis: 86_400_000))
             #expect(try await Self.claim(store).isEmpty)
             let requeued = try await store.retryDelivery(id: claimed.delivery.id)

@@ -135,7 +135,8 @@ public final class DeliveryWorker: Service {
             at: startedAt, code: result.code, error: result.error, durationMillis: Int(AttemptJudgement.milliseconds(result.duration)),
             response: result.body.isEmpty ? nil : String(decoding: result.body, as: UTF8.self))
         let record = AttemptRecord(
-            deliveryId: claimed.delivery.id, attempt: attempt, verdict: decision.verdict, disableEndpoint: decision.disableEndpoint,
+            deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
+            disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
         do {
             try await store.recordAttempt(record)

@@ -51,38 +51,41 @@ extension SQLiteStore {
     public func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery] {
         try await write { db in
             let now = Int64(claim.nowMillis)
-            let full = claim.freeSlots.filter { $0.value <= 0 }.keys.sorted()
-            let channels = claim.channels.map(\.rawValue).sorted()
-            // Rows of targets at their limit are left for the others; a few more than asked
-            // for are read, since a target's free slots may cut the list down.
-            let candidates = try db.fetch(
-                """
-                SELECT \(Columns.delivery) FROM deliveries
-                WHERE next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
-                    AND channel IN (SELECT value FROM json_each(?))
-                    AND COALESCE(endpoint_id, 'smtp') NOT IN (SELECT value FROM json_each(?))
-                    AND (endpoint_id IS NULL OR endpoint_id IN (SELECT id FROM endpoints WHERE enabled = 1))
-                ORDER BY next_attempt_ms LIMIT ?
-                """,
-                [now, now, Self.jsonArray(channels), Self.jsonArray(full), claim.limit * 4],
-                as: { row in (try Self.deliveryValue(row), row[14] as Int, row[15] as Int) })
-            var free = claim.freeSlots
-            var claimed: [ClaimedDelivery] = []
-            for (delivery, attemptCount, scheduleBase) in candidates where claimed.count < claim.limit {
-                let key = delivery.endpointId ?? "smtp"
-                guard free[key, default: claim.perTargetLimit] > 0 else { continue }
-                free[key, default: claim.perTargetLimit] -= 1
-                try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), delivery.id])
-                claimed.append(
-                    try Self.claimed(delivery, attemptCount: attemptCount, scheduleBase: scheduleBase, nowMillis: claim.nowMillis, db: db))
+            // One indexed query per target (each enabled endpoint, and the SMTP server) for at
+            // most its free slots: a backlog for one busy endpoint costs nothing per claim,
+            // and one endpoint's rows never crowd out another's.
+            var targets: [String] = []
+            if claim.channels.contains(.webhook) {
+                targets += try db.fetch("SELECT id FROM endpoints WHERE enabled = 1 ORDER BY id", as: { $0[0] as String })
             }
-            return claimed
+            if claim.channels.contains(.email) { targets.append(Self.smtpKey) }
+            var picked: [String] = []
+            for target in targets where picked.count < claim.limit {
+                let slots = min(claim.freeSlots[target] ?? claim.perTargetLimit, claim.limit - picked.count)
+                guard slots > 0 else { continue }
+                picked += try db.fetch(
+                    """
+                    SELECT id FROM deliveries
+                    WHERE endpoint_id IS ? AND next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
+                    ORDER BY next_attempt_ms LIMIT ?
+                    """,
+                    [target == Self.smtpKey ? nil : target, now, now, slots], as: { $0[0] as String })
+            }
+            return try picked.map { id in
+                try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), id])
+                guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
+                    throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
+                }
+                return try Self.claimed(try Self.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
+            }
         }
     }
 
+    /// The concurrency key of e-mail deliveries, which share the SMTP server.
+    static let smtpKey = "smtp"
+
     public func recordAttempt(_ record: AttemptRecord) async throws {
-        let row = try await read { db in try Self.requireDelivery(id: record.deliveryId, db: db) }
-        try await changeCase(row.caseId, requireOpen: false) { log, db in
+        try await changeCase(record.caseId, requireOpen: false) { log, db in
             let delivery = try Self.requireDelivery(id: record.deliveryId, db: db)
             let attempts = delivery.attempts + [record.attempt]
             let status: Delivery.Status
@@ -169,7 +172,11 @@ extension SQLiteStore {
         let recipient = try delivery.participantId.flatMap { id in
             try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(participantValue)
         }
-        let message = try event.data["message_id"]?.stringValue.flatMap { id in try loadMessage(caseId: delivery.caseId, id: id, db: db) }
+        // Thin webhooks carry ids only: the message is read for e-mail and opted-in text.
+        let needsMessage = delivery.channel == .email || endpoint?.includeText == true
+        let message = try event.data["message_id"]?.stringValue.flatMap { id in
+            needsMessage ? try loadMessage(caseId: delivery.caseId, id: id, db: db) : nil
+        }
         return ClaimedDelivery(
             delivery: delivery, event: event, attemptNumber: attemptCount + 1, scheduleIndex: attemptCount - scheduleBase,
             endpoint: endpoint, recipient: recipient, message: message)

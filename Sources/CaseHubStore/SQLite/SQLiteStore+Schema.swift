@@ -131,7 +131,8 @@ extension SQLiteStore {
                         lease_until_ms INTEGER,      -- claimed by a worker until then
                         created_at TEXT NOT NULL
                     );
-                    CREATE INDEX deliveries_due ON deliveries(next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
+                    -- Due rows per target (NULL: e-mail), so a claim reads only the rows it may take.
+                    CREATE INDEX deliveries_due ON deliveries(endpoint_id, next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
                     CREATE INDEX deliveries_by_case ON deliveries(case_id, id);
                     CREATE INDEX deliveries_by_status ON deliveries(status, id);
                     """)
