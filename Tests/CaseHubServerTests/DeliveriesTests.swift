@@ -511,11 +511,40 @@ struct DeliveriesTests {
                 expectError(try await hub.get("/v1/deliveries?case=\(mine)", token: token), .forbidden, "forbidden")
                 expectError(try await hub.get("/v1/deliveries?case=\(theirs)", token: token), .notFound, "not_found")
                 let ownRetry = try await hub.post("/v1/deliveries/\(ownDelivery["id"] as? String ?? "")/retry", token: token, json: "{}")
-                expectError(ownRetry, .forbidden, "forbidden")
+                // The delivery is of a family-thread event: a role that may not read that
+                // thread is not told it exists.
+                if ["family", "ppa"].contains(role) {
+                    expectError(ownRetry, .forbidden, "forbidden")
+                } else {
+                    expectError(ownRetry, .notFound, "not_found")
+                }
                 let otherRetry = try await hub.post("/v1/deliveries/\(otherDelivery["id"] as? String ?? "")/retry", token: token, json: "{}")
                 expectError(otherRetry, .notFound, "not_found")
             }
             expectError(try await hub.get("/v1/deliveries", token: nil), .unauthorized, "unauthorized")
+        }
+    }
+}
+
+/// Under an access table that keeps case managers out of the PPA thread, the deliveries of
+/// that thread's events stay out of their view too.
+@Suite struct DeliveriesAccessPolicyTests {
+    @Test func aCaseManagerSeesOnlyDeliveriesOfThreadsItsRoleMaySee() async throws {
+        var policy = AccessPolicy.default
+        policy.set([.patient, .family, .payer], for: .caseManager)
+        try await withHub(emailWaiting: nil, policy: policy) { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let manager = try await hub.addParticipant(caseId: caseId, role: "case_manager")
+            _ = try await hub.createWebhookEndpoint(roles: ["ppa"])
+            _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "Serah terima shift")
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "Jadwal edukasi")
+            let all = try await hub.deliveries("case=\(caseId)").deliveries
+            #expect(Set(all.compactMap { $0["thread"] as? String }) == ["ppa", "family"])
+            let seen = try await hub.deliveries("case=\(caseId)", token: manager.token).deliveries
+            #expect(seen.compactMap { $0["thread"] as? String } == ["family"])
+            let hidden = try #require(all.first { $0["thread"] as? String == "ppa" }?["id"] as? String)
+            let retry = try await hub.post("/v1/deliveries/\(hidden)/retry", token: manager.token, json: "{}")
+            #expect(retry.status == .notFound)
         }
     }
 }

@@ -12,17 +12,19 @@ import Testing
 
 /// Runs `body` against a fresh hub like ``withHub(_:)``, with the router built with
 /// `emailWaiting` (why e-mail deliveries wait, as `casehub serve` passes it when no SMTP
-/// server is configured).
-func withHub(emailWaiting: String?, _ body: @Sendable (HubClient) async throws -> Void) async throws {
+/// server is configured) and the store and router with `policy`.
+func withHub(
+    emailWaiting: String?, policy: AccessPolicy = .default, _ body: @Sendable (HubClient) async throws -> Void
+) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("casehub.sqlite").path
-    let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
+    let store = try SQLiteStore(path: path, logger: Logger(label: "test"), policy: policy)
     try await store.migrate()
     let token = Token.make()
     _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
-    let app = Application(router: buildRouter(store: store, policy: .default, emailWaiting: emailWaiting))
+    let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting))
     try await app.test(.router) { client in
         try await body(HubClient(client: client, adminToken: token, databasePath: path))
     }

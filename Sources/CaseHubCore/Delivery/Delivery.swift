@@ -97,14 +97,20 @@ public struct DeliveryQuery: Sendable {
     public var status: Delivery.Status?
     public var caseId: String?
     public var endpointId: String?
+    /// Only deliveries of events in these threads (and of case-level events); nil for all.
+    public var threads: Set<ThreadName>?
     public var limit: Int
     /// The last delivery id of the previous page (newest first).
     public var before: String?
 
-    public init(status: Delivery.Status? = nil, caseId: String? = nil, endpointId: String? = nil, limit: Int = 50, before: String? = nil) {
+    public init(
+        status: Delivery.Status? = nil, caseId: String? = nil, endpointId: String? = nil, threads: Set<ThreadName>? = nil, limit: Int = 50,
+        before: String? = nil
+    ) {
         self.status = status
         self.caseId = caseId
         self.endpointId = endpointId
+        self.threads = threads
         self.limit = limit
         self.before = before
     }

@@ -3,14 +3,17 @@ import CaseHubStore
 import Hummingbird
 
 extension HubAPI {
-    /// Deliveries: an admin sees all; a case manager those of a case of theirs (`case` required).
+    /// Deliveries: an admin sees all; a case manager those of a case of theirs (`case` required)
+    /// in the threads its role may see.
     func registerDeliveries(on v1: RouterGroup<HubRequestContext>) {
         v1.get("deliveries") { request, context in
             let caller = try context.caller()
             let caseId = request.queryString("case")
             try requireDeliveryAccess(caller, caseId: caseId)
             let limit = try request.queryInt("limit", in: 1...200) ?? 50
-            var query = DeliveryQuery(caseId: caseId, endpointId: request.queryString("endpoint"), limit: limit + 1, before: request.queryString("before"))
+            var query = DeliveryQuery(
+                caseId: caseId, endpointId: request.queryString("endpoint"), threads: caller.isAdmin ? nil : Set(visibleThreads(for: caller)),
+                limit: limit + 1, before: request.queryString("before"))
             if let status = request.queryString("status") {
                 guard let value = Delivery.Status(rawValue: status) else {
                     throw CaseHubError.invalidRequest(
@@ -30,7 +33,9 @@ extension HubAPI {
         v1.post("deliveries/:delivery/retry") { _, context in
             let caller = try context.caller()
             let id = try context.parameters.require("delivery")
-            guard let delivery = try await store.delivery(id: id), caller.isAdmin || caller.canSee(caseId: delivery.caseId) else {
+            guard let delivery = try await store.delivery(id: id),
+                caller.isAdmin || (caller.canSee(caseId: delivery.caseId) && delivery.thread.map { policy.canAccess(caller.role, thread: $0) } ?? true)
+            else {
                 throw CaseHubError.notFound("no such delivery")
             }
             try requireDeliveryAccess(caller, caseId: delivery.caseId)

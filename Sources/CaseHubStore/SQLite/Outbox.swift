@@ -11,8 +11,12 @@ final class Outbox: Sendable {
     /// The enabled endpoints, read once and kept until an endpoint changes.
     private let cachedEndpoints = Mutex<[WebhookEndpoint]?>(nil)
 
+    /// Threads that family or patient participants may read: only posts there send e-mail.
+    private let emailThreads: Set<ThreadName>
+
     init(policy: AccessPolicy) {
         self.policy = policy
+        self.emailThreads = Set(ThreadName.allCases.filter { policy.canAccess(.family, thread: $0) || policy.canAccess(.patient, thread: $0) })
     }
 
     /// Forgets the cached endpoints; call in the transaction that changes one.
@@ -28,7 +32,7 @@ final class Outbox: Sendable {
             for endpoint in try endpoints(db) where endpoint.subscribes(to: entry.type, thread: entry.thread, policy: policy) {
                 targets.append((.webhook, endpoint.url, endpoint.id, nil))
             }
-            if entry.type == LogEntryType.messagePosted.rawValue, let thread = entry.thread {
+            if entry.type == LogEntryType.messagePosted.rawValue, let thread = entry.thread, emailThreads.contains(thread) {
                 for (participantId, email) in try emailRecipients(of: entry, thread: thread, db: db) {
                     targets.append((.email, email, nil, participantId))
                 }

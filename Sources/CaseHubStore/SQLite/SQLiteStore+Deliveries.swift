@@ -18,6 +18,10 @@ extension SQLiteStore {
                 conditions.append("endpoint_id = ?")
                 _ = arguments.append(contentsOf: [endpointId])
             }
+            if let threads = query.threads {
+                conditions.append("(thread IS NULL OR thread IN (SELECT value FROM json_each(?)))")
+                _ = arguments.append(contentsOf: [Self.jsonArray(threads.map(\.rawValue).sorted())])
+            }
             if let before = query.before {
                 conditions.append("id < ?")
                 _ = arguments.append(contentsOf: [before])
