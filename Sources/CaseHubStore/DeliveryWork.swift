@@ -55,8 +55,10 @@ public struct ClaimedDelivery: Sendable {
         self.message = message
     }
 
-    /// Deliveries sharing a key share a concurrency limit: one per endpoint, one for SMTP.
-    public var concurrencyKey: String { delivery.endpointId ?? "smtp" }
+    /// Deliveries sharing a key share a concurrency limit: one per endpoint (its id), and
+    /// ``smtpConcurrencyKey`` for e-mail, which shares the SMTP server.
+    public var concurrencyKey: String { delivery.endpointId ?? Self.smtpConcurrencyKey }
+    public static let smtpConcurrencyKey = "smtp"
 }
 
 /// A webhook endpoint as the sender needs it.

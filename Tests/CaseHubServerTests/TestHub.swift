@@ -183,18 +183,7 @@ struct HubClient: Sendable {
 
 /// Runs `body` against a fresh hub: a new SQLite file, migrated, with one admin token.
 func withHub(_ body: @Sendable (HubClient) async throws -> Void) async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("casehub.sqlite").path
-    let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
-    try await store.migrate()
-    let token = Token.make()
-    _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
-    let app = Application(router: buildRouter(store: store, policy: .default))
-    try await app.test(.router) { client in
-        try await body(HubClient(client: client, adminToken: token, databasePath: path))
-    }
+    try await withHub(emailWaiting: nil, body)
 }
 
 /// A JSON string literal for `text` (quotes and backslashes escaped).

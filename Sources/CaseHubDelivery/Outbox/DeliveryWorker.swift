@@ -71,7 +71,7 @@ public final class DeliveryWorker: Service {
         var (freeSlots, total) = inFlight.withLock { counts in
             (Dictionary(uniqueKeysWithValues: counts.map { ($0.key, limit(for: $0.key) - $0.value) }), counts.values.reduce(0, +))
         }
-        freeSlots["smtp"] = freeSlots["smtp"] ?? settings.smtpConcurrency
+        freeSlots[ClaimedDelivery.smtpConcurrencyKey] = freeSlots[ClaimedDelivery.smtpConcurrencyKey] ?? settings.smtpConcurrency
         let room = settings.maxInFlight - total
         guard room > 0 else { return [] }
         var channels: Set<Delivery.Channel> = [.webhook]
@@ -93,7 +93,7 @@ public final class DeliveryWorker: Service {
 
     /// Free slots for the claim: SMTP has its own limit.
     private func limit(for key: String) -> Int {
-        key == "smtp" ? settings.smtpConcurrency : settings.perEndpointConcurrency
+        key == ClaimedDelivery.smtpConcurrencyKey ? settings.smtpConcurrency : settings.perEndpointConcurrency
     }
 
     private var leaseMillis: UInt64 {

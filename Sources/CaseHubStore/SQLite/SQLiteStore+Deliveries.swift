@@ -62,7 +62,7 @@ extension SQLiteStore {
             if claim.channels.contains(.webhook) {
                 targets += try db.fetch("SELECT id FROM endpoints WHERE enabled = 1 ORDER BY id", as: { $0[0] as String })
             }
-            if claim.channels.contains(.email) { targets.append(Self.smtpKey) }
+            if claim.channels.contains(.email) { targets.append(ClaimedDelivery.smtpConcurrencyKey) }
             var picked: [String] = []
             for target in targets where picked.count < claim.limit {
                 let slots = min(claim.freeSlots[target] ?? claim.perTargetLimit, claim.limit - picked.count)
@@ -73,7 +73,7 @@ extension SQLiteStore {
                     WHERE endpoint_id IS ? AND next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
                     ORDER BY next_attempt_ms LIMIT ?
                     """,
-                    [target == Self.smtpKey ? nil : target, now, now, slots], as: { $0[0] as String })
+                    [target == ClaimedDelivery.smtpConcurrencyKey ? nil : target, now, now, slots], as: { $0[0] as String })
             }
             return try picked.map { id in
                 try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), id])
@@ -84,9 +84,6 @@ extension SQLiteStore {
             }
         }
     }
-
-    /// The concurrency key of e-mail deliveries, which share the SMTP server.
-    static let smtpKey = "smtp"
 
     public func recordAttempt(_ record: AttemptRecord) async throws {
         try await changeCase(record.caseId, requireOpen: false) { log, db in
