@@ -16,8 +16,8 @@ binary, seconds = sys.argv[1], float(sys.argv[2])
 work = tempfile.mkdtemp(prefix="casehub-bench-delivery-")
 database = f"{work}/hub.sqlite"
 started = []  # processes to stop, by PID, whatever happens
-CONCURRENCY = 8  # the hub's per-endpoint limit: wrk gets the same number of connections
-SMTP_CONNECTIONS = 4  # the hub's SMTP limit: smtp-source gets the same
+CONCURRENCY = 16  # the hub's per-endpoint limit: wrk gets the same number of connections
+SMTP_CONNECTIONS = 8  # the hub's SMTP limit: smtp-source gets the same
 
 
 def free_port():

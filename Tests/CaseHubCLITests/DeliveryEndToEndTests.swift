@@ -510,8 +510,9 @@ struct DeliveryEndToEndTests {
         }
     }
 
-    /// Ten events to a receiver that takes 3 s per request and to a fast one: the fast
-    /// endpoint has all ten delivered long before the slow one answers anything.
+    /// Twenty events (more than the per-endpoint limit of 16) to a receiver that takes 3 s per
+    /// request and to a fast one: the fast endpoint has all twenty delivered long before the
+    /// slow one answers anything.
     @Test(.timeLimit(.minutes(2)))
     func slowEndpointDoesNotDelayOthers() async throws {
         try await withDeliveryTestbed("webhook-slow", settings: Self.privateAndShort) { bed in
@@ -520,7 +521,7 @@ struct DeliveryEndToEndTests {
             let fast = try await admin.createEndpoint(url: receiver.url("/ok/fast"), roles: ["ppa"])
             try await receiver.register(secrets: ["/slow/3/a": slow.secret, "/ok/fast": fast.secret])
             let hubCase = try await admin.createCase(mrn: "RM-SLOW")
-            let count = 10
+            let count = 20
             let started = ContinuousClock.now
             for n in 1...count { _ = try await admin.postText("Pesan \(n)", caseId: hubCase.id, thread: "ppa") }
 

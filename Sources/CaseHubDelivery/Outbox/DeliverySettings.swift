@@ -7,9 +7,9 @@ public struct DeliverySettings: Sendable {
     public var smtpURL: String?
     public var smtpFrom: String
     /// Transfers at once to one webhook endpoint, so one slow receiver cannot hold up the others.
-    public var perEndpointConcurrency = 8
+    public var perEndpointConcurrency = 16
     /// Connections at once to the SMTP server.
-    public var smtpConcurrency = 4
+    public var smtpConcurrency = 8
     /// Transfers at once in all.
     public var maxInFlight = 128
     public var connectTimeout: Duration = .seconds(5)
