@@ -57,10 +57,10 @@ public func buildApplication(
     return app
 }
 
-/// The delivery worker for this configuration, sending through its own libcurl engine.
+/// The delivery worker for this configuration, sending through a libcurl engine of its own.
 public func buildDeliveryWorker(configuration: HubConfiguration, store: any Store, logger: Logger) async throws -> DeliveryWorker {
     let composer = try await EmailComposer(from: configuration.smtpFrom, publicURL: configuration.publicURL)
-    return DeliveryWorker(store: store, engine: CurlEngine(), composer: composer, settings: configuration.deliverySettings, logger: logger)
+    return DeliveryWorker(store: store, composer: composer, settings: configuration.deliverySettings, logger: logger)
 }
 
 extension HubConfiguration {

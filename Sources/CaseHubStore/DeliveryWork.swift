@@ -67,11 +67,15 @@ public struct EndpointTarget: Sendable {
     /// Every secret that signs now: the current one first, then one still inside its overlap.
     public var secrets: [String]
     public var includeText: Bool
+    /// Whether the endpoint, as it is now, still subscribes to the event (its roles or events
+    /// may have changed since the delivery was queued).
+    public var subscribed: Bool
 
-    public init(url: String, secrets: [String], includeText: Bool) {
+    public init(url: String, secrets: [String], includeText: Bool, subscribed: Bool) {
         self.url = url
         self.secrets = secrets
         self.includeText = includeText
+        self.subscribed = subscribed
     }
 }
 

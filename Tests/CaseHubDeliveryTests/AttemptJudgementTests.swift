@@ -58,6 +58,8 @@ import Testing
         let wait = AttemptJudgement.retryAfter(formatter.string(from: Date().addingTimeInterval(60)))
         #expect(wait != nil && wait! > .seconds(58) && wait! <= .seconds(60))
         #expect(AttemptJudgement.retryAfter("soon") == nil)
+        // A receiver's "nan" or "inf" is no delay (and must not crash the hub).
+        #expect(AttemptJudgement.retryAfter("nan") == nil && AttemptJudgement.retryAfter("inf") == nil)
         #expect(AttemptJudgement.retryAfter("999999") == .seconds(86_400))
     }
 

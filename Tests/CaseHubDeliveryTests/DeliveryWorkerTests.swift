@@ -113,6 +113,31 @@ import Testing
         }
     }
 
+    @Test func aDeliveryTheEndpointNoLongerSubscribesToIsNotSent() async throws {
+        try await TestReceiver.run { receiver, port in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-resubscribe-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let store = try SQLiteStore(path: folder.appendingPathComponent("hub.sqlite").path, logger: Logger(label: "test"))
+            try await store.migrate()
+            let caseId = try await store.createCase(NewCase(mrn: "RM-9", patient: ["name": "Siti"], payer: .null), by: Self.admin).id
+            let mistaken = try await endpoint(store, "http://127.0.0.1:\(port)/ok", roles: [.ppa])
+            try await post(store, caseId)
+            // The endpoint turns out to be the payer's system: its PPA-thread backlog must not go.
+            _ = try await store.updateEndpoint(id: mistaken.id, EndpointChange(roles: [.payer]))
+            var settings = DeliverySettings(retrySchedule: [], allowPrivateNetworks: true, smtpURL: nil, smtpFrom: "hub@rs.example")
+            settings.pollInterval = .milliseconds(20)
+            let worker = DeliveryWorker(
+                store: store, engine: CurlEngineTests.engine,
+                composer: try await EmailComposer(from: "hub@rs.example", publicURL: "http://127.0.0.1"), settings: settings,
+                logger: Logger(label: "test"))
+            let running = Task { try await worker.run() }
+            defer { running.cancel() }
+            #expect(try await eventually { try await store.deliveries(DeliveryQuery(status: .dead)).count == 1 })
+            #expect(try await store.deliveries(DeliveryQuery()).first?.attempts.first?.error?.contains("no longer subscribes") == true)
+            #expect(receiver.requests.isEmpty)
+        }
+    }
+
     @Test func anEndpointFailingLongerThanAllowedIsDisabled() async throws {
         try await TestReceiver.run { _, port in
             try await withWorker(configure: { $0.disableFailingEndpointAfter = .zero }) { store, caseId in

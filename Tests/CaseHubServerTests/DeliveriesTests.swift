@@ -542,6 +542,9 @@ struct DeliveriesTests {
             #expect(Set(all.compactMap { $0["thread"] as? String }) == ["ppa", "family"])
             let seen = try await hub.deliveries("case=\(caseId)", token: manager.token).deliveries
             #expect(seen.compactMap { $0["thread"] as? String } == ["family"])
+            // A case manager sees where a webhook went, not the URL's path (often a credential).
+            #expect(seen.first?["target"] as? String == "https://hooks.example.org")
+            #expect((all.first { $0["thread"] as? String == "family" }?["target"] as? String)?.hasPrefix("https://hooks.example.org/") == true)
             let hidden = try #require(all.first { $0["thread"] as? String == "ppa" }?["id"] as? String)
             let retry = try await hub.post("/v1/deliveries/\(hidden)/retry", token: manager.token, json: "{}")
             #expect(retry.status == .notFound)

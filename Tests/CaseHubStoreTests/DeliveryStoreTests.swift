@@ -130,6 +130,12 @@ import Testing
                     verdict: .dead, disableFailingAfterMillis: 86_400_000))
             #expect(try await Self.claim(store).isEmpty)
             let requeued = try await store.retryDelivery(id: claimed.delivery.id)
+            // While an attempt is under way, a retry by hand would be overwritten by its outcome.
+            _ = try #require(try await Self.claim(store).first)
+            await #expect(throws: CaseHubError.conflict("the delivery is being sent now; retry it once this attempt is recorded")) {
+                try await store.retryDelivery(id: claimed.delivery.id)
+            }
+            try await store.releaseDeliveryClaims()
             #expect(requeued.status == .failed && requeued.nextAttemptAt != nil && requeued.attempts.count == 1)
             let again = try #require(try await Self.claim(store).first)
             #expect(again.attemptNumber == 2 && again.scheduleIndex == 0)

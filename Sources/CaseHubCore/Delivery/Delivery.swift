@@ -79,6 +79,30 @@ public struct Delivery: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// The delivery as a case manager sees it: a webhook's URL cut to its origin (paths and
+    /// queries often carry the receiver's credentials) and no answers from the receiver.
+    public var withoutReceiverDetails: Delivery {
+        guard channel == .webhook else { return self }
+        var copy = self
+        copy.target = Self.origin(of: target)
+        copy.attempts = attempts.map { attempt in
+            var attempt = attempt
+            attempt.response = nil
+            return attempt
+        }
+        return copy
+    }
+
+    /// `scheme://host[:port]` of a URL.
+    static func origin(of url: String) -> String {
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let hostEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<hostEnd]
+        let host = authority.split(separator: "@").last.map(String.init) ?? String(authority)  // no user:password
+        return String(url[..<schemeEnd.upperBound]) + host
+    }
+
     /// The API shape; `waiting` says why a due delivery is not being sent (for example no
     /// SMTP server configured), nil when nothing holds it back.
     public func json(waiting: String? = nil) -> JSONValue {

@@ -3,7 +3,8 @@ import Foundation
 /// Decides which IP addresses webhooks may reach when private networks are not allowed:
 /// only globally routable unicast ones. Loopback, private (RFC 1918, unique local),
 /// link-local, carrier-grade NAT, multicast, unspecified and reserved ranges are refused,
-/// IPv4 addresses mapped into IPv6 included.
+/// and so are IPv4 addresses carried inside IPv6 ones (mapped, NAT64, 6to4) when they would
+/// be, and tunnels (Teredo) that could lead anywhere.
 public enum AddressGuard {
     public static func isPubliclyRoutable(_ address: String) -> Bool {
         if let v4 = ipv4Bytes(address) { return isPublic(v4: v4) }
@@ -33,6 +34,10 @@ public enum AddressGuard {
         if bytes[0..<15].allSatisfy({ $0 == 0 }) { return false }  // :: and ::1
         if bytes[0] & 0xfe == 0xfc { return false }  // fc00::/7 unique local
         if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return false }  // fe80::/10 link-local
+        if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0xc0 { return false }  // fec0::/10 old site-local
+        if bytes[0..<4] == [0x20, 0x01, 0, 0] { return false }  // 2001::/32 Teredo tunnels
+        if bytes[0..<6] == [0, 0x64, 0xff, 0x9b, 0, 0x01] { return false }  // 64:ff9b:1::/48 local NAT64
+        if bytes[0] == 0x20 && bytes[1] == 0x02 { return isPublic(v4: Array(bytes[2..<6])) }  // 2002::/16 6to4
         if bytes[0] == 0xff { return false }  // multicast
         if bytes[0..<12] == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] {
             return isPublic(v4: Array(bytes[12..<16]))  // 64:ff9b::/96 NAT64

@@ -76,8 +76,12 @@ public final class CurlEngine: Sendable {
                 return
             }
             for transfer in incoming {
+                guard curl_multi_add_handle(multi, transfer.handle) == CURLM_OK else {
+                    transfer.continuation.resume(
+                        returning: TransferResult(code: nil, error: "libcurl refused the transfer", duration: .zero))
+                    continue
+                }
                 running[transfer.handle] = transfer
-                curl_multi_add_handle(multi, transfer.handle)
             }
             var stillRunning: Int32 = 0
             curl_multi_perform(multi, &stillRunning)

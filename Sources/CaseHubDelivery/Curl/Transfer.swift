@@ -97,6 +97,8 @@ final class Transfer: @unchecked Sendable {
             curlshim_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, outgoing.baseAddress)
         case .smtp(let from, let recipients, _):
             curlshim_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+            // STARTTLS whenever the server offers it (smtps:// is TLS from the start).
+            curlshim_easy_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
             curlshim_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
             for recipient in recipients { recipientList = curl_slist_append(recipientList, "<\(recipient)>") }
             curlshim_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipientList)
@@ -113,6 +115,9 @@ final class Transfer: @unchecked Sendable {
     func result(_ code: CURLcode) -> TransferResult {
         var status = 0
         curlshim_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        // A refused address ended the transfer only if no other address connected (a host
+        // may resolve to a refused private address and an accepted public one).
+        let refusedAddress = code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK ? self.refusedAddress : nil
         var error: String?
         if code != CURLE_OK {
             if let refusedAddress {

@@ -58,6 +58,7 @@ public struct AttemptJudgement: Sendable {
     static func retryAfter(_ value: String) -> Duration? {
         let seconds: Double
         if let number = Double(value.trimmingCharacters(in: .whitespaces)) {
+            guard number.isFinite else { return nil }  // "nan", "inf": not a delay
             seconds = number
         } else {
             let formatter = DateFormatter()

@@ -10,8 +10,9 @@ public struct DeliverySettings: Sendable {
     public var perEndpointConcurrency = 16
     /// Connections at once to the SMTP server.
     public var smtpConcurrency = 8
-    /// Transfers at once in all.
-    public var maxInFlight = 128
+    /// Transfers at once in all: room for many endpoints hanging until their timeout at once
+    /// without holding up the rest.
+    public var maxInFlight = 1024
     public var connectTimeout: Duration = .seconds(5)
     public var webhookTimeout: Duration = .seconds(15)
     public var smtpTimeout: Duration = .seconds(30)

@@ -27,9 +27,15 @@ public final class DeliveryWorker: Service {
     private let wake = Doorbell()
     private let stopping = Atomic(false)
 
-    public init(store: any Store, engine: CurlEngine, composer: EmailComposer, settings: DeliverySettings, logger: Logger) {
+    /// Whether the engine is this worker's own, to stop when it stops.
+    private let ownsEngine: Bool
+
+    /// - Parameter engine: an engine to share; by default the worker makes its own and stops
+    ///   it when it stops.
+    public init(store: any Store, engine: CurlEngine? = nil, composer: EmailComposer, settings: DeliverySettings, logger: Logger) {
         self.store = store
-        self.engine = engine
+        self.engine = engine ?? CurlEngine()
+        self.ownsEngine = engine == nil
         self.composer = composer
         self.settings = settings
         self.judgement = AttemptJudgement(schedule: settings.retrySchedule)
@@ -64,6 +70,7 @@ public final class DeliveryWorker: Service {
             self.stopping.store(true, ordering: .relaxed)
             self.wake.ring()
         }
+        if ownsEngine { engine.shutdown() }
         logger.info("delivery worker stopped")
     }
 
@@ -150,6 +157,9 @@ public final class DeliveryWorker: Service {
         switch claimed.delivery.channel {
         case .webhook:
             guard let endpoint = claimed.endpoint else { throw CompositionError("the endpoint is gone") }
+            guard endpoint.subscribed else {
+                throw CompositionError("the endpoint no longer subscribes to \(claimed.event.type) events of this thread")
+            }
             let body = WebhookPayload.body(for: claimed, includeText: endpoint.includeText)
             let headers = ["Content-Type: application/json", "User-Agent: CaseHub"]
                 + WebhookSignature.headers(

@@ -4,7 +4,8 @@ import Hummingbird
 
 extension HubAPI {
     /// Deliveries: an admin sees all; a case manager those of a case of theirs (`case` required)
-    /// in the threads its role may see.
+    /// in the threads its role may see, with webhook URLs cut to their origin and no receiver
+    /// answers.
     func registerDeliveries(on v1: RouterGroup<HubRequestContext>) {
         v1.get("deliveries") { request, context in
             let caller = try context.caller()
@@ -22,7 +23,7 @@ extension HubAPI {
                 query.status = value
             }
             let found = try await store.deliveries(query)
-            let page = Array(found.prefix(limit))
+            let page = found.prefix(limit).map { caller.isAdmin ? $0 : $0.withoutReceiverDetails }
             let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
             return Response.json([
                 "deliveries": .array(page.map { $0.json(waiting: waitingReason($0, disabledEndpoints: disabled)) }),
@@ -39,7 +40,8 @@ extension HubAPI {
                 throw CaseHubError.notFound("no such delivery")
             }
             try requireDeliveryAccess(caller, caseId: delivery.caseId)
-            let requeued = try await store.retryDelivery(id: id)
+            var requeued = try await store.retryDelivery(id: id)
+            if !caller.isAdmin { requeued = requeued.withoutReceiverDetails }
             let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
             return Response.json(requeued.json(waiting: waitingReason(requeued, disabledEndpoints: disabled)))
         }

@@ -7,7 +7,7 @@ import Synchronization
 /// message that was not stored. Each causing entry that queued anything gets one
 /// `notification.queued` entry under it, naming every delivery and its target.
 final class Outbox: Sendable {
-    private let policy: AccessPolicy
+    let policy: AccessPolicy
     /// The enabled endpoints, read once and kept until an endpoint changes.
     private let cachedEndpoints = Mutex<[WebhookEndpoint]?>(nil)
 
@@ -19,7 +19,8 @@ final class Outbox: Sendable {
         self.emailThreads = Set(ThreadName.allCases.filter { policy.canAccess(.family, thread: $0) || policy.canAccess(.patient, thread: $0) })
     }
 
-    /// Forgets the cached endpoints; call in the transaction that changes one.
+    /// Forgets the cached endpoints; call in the transaction that changes one (so later
+    /// commands of its group see the change) and again after it (so a rollback is not kept).
     func endpointsChanged() {
         cachedEndpoints.withLock { $0 = nil }
     }

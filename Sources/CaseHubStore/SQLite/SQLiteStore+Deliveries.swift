@@ -38,7 +38,12 @@ extension SQLiteStore {
 
     public func retryDelivery(id: String) async throws -> Delivery {
         let delivery = try await write { db in
-            guard try db.row("SELECT 1 FROM deliveries WHERE id = ?", [id]) != nil else { throw CaseHubError.notFound("no such delivery") }
+            guard let row = try db.row("SELECT lease_until_ms FROM deliveries WHERE id = ?", [id]) else {
+                throw CaseHubError.notFound("no such delivery")
+            }
+            if let leaseUntil = row[0] as Int64?, leaseUntil > Int64(Timestamp.nowMillis()) {
+                throw CaseHubError.conflict("the delivery is being sent now; retry it once this attempt is recorded")
+            }
             try db.run(
                 """
                 UPDATE deliveries SET status = CASE WHEN attempt_count = 0 THEN 'pending' ELSE 'failed' END,
@@ -58,11 +63,14 @@ extension SQLiteStore {
             // One indexed query per target (each enabled endpoint, and the SMTP server) for at
             // most its free slots: a backlog for one busy endpoint costs nothing per claim,
             // and one endpoint's rows never crowd out another's.
-            var targets: [String] = []
+            // E-mail first, then the endpoints from a random place in their list, so that when
+            // the overall limit binds no target is always last.
+            var targets: [String] = claim.channels.contains(.email) ? [ClaimedDelivery.smtpConcurrencyKey] : []
             if claim.channels.contains(.webhook) {
-                targets += try db.fetch("SELECT id FROM endpoints WHERE enabled = 1 ORDER BY id", as: { $0[0] as String })
+                let endpoints = try db.fetch("SELECT id FROM endpoints WHERE enabled = 1 ORDER BY id", as: { $0[0] as String })
+                let start = endpoints.isEmpty ? 0 : Int.random(in: 0..<endpoints.count)
+                targets += endpoints[start...] + endpoints[..<start]
             }
-            if claim.channels.contains(.email) { targets.append(ClaimedDelivery.smtpConcurrencyKey) }
             var picked: [String] = []
             for target in targets where picked.count < claim.limit {
                 let slots = min(claim.freeSlots[target] ?? claim.perTargetLimit, claim.limit - picked.count)
@@ -80,12 +88,25 @@ extension SQLiteStore {
                 guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
                     throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
                 }
-                return try Self.claimed(try Self.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
+                return try self.claimed(try Self.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
             }
         }
     }
 
     public func recordAttempt(_ record: AttemptRecord) async throws {
+        let disabledEndpoint: Bool
+        do {
+            disabledEndpoint = try await recordAttemptInLog(record)
+        } catch {
+            outbox.endpointsChanged()  // the transaction may have disabled an endpoint, then rolled back
+            throw error
+        }
+        // Again once committed: the cache must hold what the database holds.
+        if disabledEndpoint { outbox.endpointsChanged() }
+    }
+
+    /// Returns whether the attempt disabled its endpoint.
+    private func recordAttemptInLog(_ record: AttemptRecord) async throws -> Bool {
         try await changeCase(record.caseId, requireOpen: false) { log, db in
             let delivery = try Self.requireDelivery(id: record.deliveryId, db: db)
             let attempts = delivery.attempts + [record.attempt]
@@ -110,13 +131,15 @@ extension SQLiteStore {
                 "response": JSONValue(record.attempt.response),
                 "next_attempt_at": JSONValue(nextMillis.map { Timestamp.format(millis: $0) }),
             ]
+            var disabled: String?
             if let endpointId = delivery.endpointId {
-                let disabled = try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.nowMillis(), db: db)
+                disabled = try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.nowMillis(), db: db)
                 if disabled != nil { self.outbox.endpointsChanged() }
                 data["endpoint_disabled"] = JSONValue(disabled)
             }
             try log.append(
                 LogDraft(type: type, thread: delivery.thread, parentSeq: delivery.eventSeq, actor: .hub, data: data), at: Timestamp.now())
+            return disabled != nil
         }
     }
 
@@ -158,25 +181,28 @@ extension SQLiteStore {
     }
 
     /// Gathers what sending needs: the causing entry, the endpoint or the recipient, the message.
-    static func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: Database) throws -> ClaimedDelivery {
+    func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: Database) throws -> ClaimedDelivery {
         guard let event = try db.row("SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq = ?", [delivery.caseId, delivery.eventSeq])
-            .map(logEntry)
+            .map(Self.logEntry)
         else { throw CorruptRow(description: "deliveries: \(delivery.id) names a missing log entry") }
         var endpoint: EndpointTarget?
-        if let endpointId = delivery.endpointId, let row = try db.row(
-            "SELECT url, include_text, secret, previous_secret, previous_secret_until_ms FROM endpoints WHERE id = ?", [endpointId])
-        {
-            var secrets: [String] = [row[2]]
-            if let previous = row[3] as String?, let until = row[4] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
-            endpoint = EndpointTarget(url: row[0], secrets: secrets, includeText: row[1])
+        if let endpointId = delivery.endpointId, let row = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [endpointId]) {
+            let current = try Self.endpointValue(row)
+            var secrets: [String] = [row[10]]
+            if let previous = row[11] as String?, let until = row[9] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
+            // Judged again now: an endpoint whose roles or events changed since the row was
+            // queued must not receive what it no longer subscribes to.
+            endpoint = EndpointTarget(
+                url: current.url, secrets: secrets, includeText: current.includeText,
+                subscribed: current.subscribes(to: event.type, thread: event.thread, policy: outbox.policy))
         }
         let recipient = try delivery.participantId.flatMap { id in
-            try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(participantValue)
+            try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(Self.participantValue)
         }
         // Thin webhooks carry ids only: the message is read for e-mail and opted-in text.
         let needsMessage = delivery.channel == .email || endpoint?.includeText == true
         let message = try event.data["message_id"]?.stringValue.flatMap { id in
-            needsMessage ? try loadMessage(caseId: delivery.caseId, id: id, db: db) : nil
+            needsMessage ? try Self.loadMessage(caseId: delivery.caseId, id: id, db: db) : nil
         }
         return ClaimedDelivery(
             delivery: delivery, event: event, attemptNumber: attemptCount + 1, scheduleIndex: attemptCount - scheduleBase,

@@ -3,7 +3,8 @@ import GRDB
 
 extension SQLiteStore {
     public func createEndpoint(_ new: NewEndpoint, secret: String) async throws -> WebhookEndpoint {
-        try await write { db in
+        defer { outbox.endpointsChanged() }  // again once committed, or rolled back
+        return try await write { db in
             let endpoint = WebhookEndpoint(
                 id: Identifier.make(), url: new.url, description: new.description, events: new.events, roles: new.roles, enabled: true,
                 includeText: new.includeText, disabledReason: nil, createdAt: Timestamp.now(), previousSecretExpiresAt: nil)
@@ -26,7 +27,8 @@ extension SQLiteStore {
     }
 
     public func updateEndpoint(id: String, _ change: EndpointChange) async throws -> WebhookEndpoint {
-        try await write { db in
+        defer { outbox.endpointsChanged() }  // again once committed, or rolled back
+        return try await write { db in
             var endpoint = try Self.requireEndpoint(id: id, db: db)
             if let url = change.url { endpoint.url = url }
             if let description = change.description { endpoint.description = description }
