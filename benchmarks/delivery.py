@@ -94,9 +94,12 @@ def drain(hub, channel, total):
     begin = time.monotonic()
     samples = []
     delivered = 0
+    polls = 0
     while time.monotonic() - begin < seconds:
-        time.sleep(0.5)
-        samples.append(hub.rss_kb())
+        time.sleep(0.1)
+        polls += 1
+        if polls % 5 == 0:
+            samples.append(hub.rss_kb())
         delivered = count("SELECT count(*) FROM deliveries WHERE channel = ? AND status = 'delivered'", channel)
         if delivered >= total:
             break

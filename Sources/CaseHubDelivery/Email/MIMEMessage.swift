@@ -32,7 +32,7 @@ public struct MIMEMessage: Sendable {
     }
 
     /// The whole message, ready for SMTP's DATA.
-    public func rendered(boundary: String = "=_casehub_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")) -> [UInt8] {
+    public func rendered(boundary: String = "=_casehub_" + UUID().uuidString.filter { $0 != "-" }) -> [UInt8] {
         var lines = [
             "From: " + HeaderEncoding.mailbox(name: from.name, address: from.address),
             "To: " + HeaderEncoding.mailbox(name: to.name, address: to.address),
@@ -66,28 +66,36 @@ public struct MIMEMessage: Sendable {
 
     /// Any line ends (LF, CR, CRLF) as CRLF: libcurl does not fix bare LFs.
     static func crlf(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-            .replacingOccurrences(of: "\n", with: "\r\n")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 64)
+        var afterCR = false
+        for byte in text.utf8 {
+            switch byte {
+            case 0x0D: bytes += [0x0D, 0x0A]
+            case 0x0A where afterCR: break  // the LF of a CRLF already written
+            case 0x0A: bytes += [0x0D, 0x0A]
+            default: bytes.append(byte)
+            }
+            afterCR = byte == 0x0D
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Base64 in lines of 76 characters, as RFC 2045 asks.
     static func base64Lines(_ text: String) -> [String] {
-        let encoded = Data(text.utf8).base64EncodedString()
-        var lines: [String] = []
-        var index = encoded.startIndex
-        while index < encoded.endIndex {
-            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            lines.append(String(encoded[index..<end]))
-            index = end
-        }
-        return lines
+        Data(text.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+            .components(separatedBy: "\r\n")
     }
 
+    /// `Wed, 18 Nov 2026 11:06:40 +0000`, always in English and UTC as RFC 5322 wants.
     static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 }
