@@ -2,6 +2,8 @@ import CaseHubCore
 import CaseHubDelivery
 import CaseHubStore
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import Metrics
 import Prometheus
@@ -17,7 +19,8 @@ import ServiceLifecycle
 /// - Parameter emailWaiting: why e-mail deliveries are not sent (no SMTP server configured),
 ///   shown by `/readyz` and the deliveries list; nil when they are.
 public func buildRouter(
-    store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil
+    store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
+    principals: PrincipalCache = PrincipalCache()
 ) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     if let metrics {
@@ -26,8 +29,23 @@ public func buildRouter(
     }
     router.add(middleware: ErrorMiddleware())
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
-    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting).register(on: router)
+    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)
     return router
+}
+
+/// Builds the router of WebSocket upgrades: the live stream of a case.
+public func buildStreamRouter(store: any Store, policy: AccessPolicy, principals: PrincipalCache) -> Router<StreamRequestContext> {
+    let router = Router(context: StreamRequestContext.self)
+    CaseStream(store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals)).register(on: router)
+    return router
+}
+
+/// The HTTP/1.1 server with WebSocket upgrades for the live stream; pings keep idle sockets
+/// open through proxies and find dead peers.
+public func hubServer(store: any Store, policy: AccessPolicy, principals: PrincipalCache) -> HTTPServerBuilder {
+    .http1WebSocketUpgrade(
+        webSocketRouter: buildStreamRouter(store: store, policy: policy, principals: principals),
+        configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(30)))))
 }
 
 /// Makes swift-metrics record into a Prometheus registry, once per process, and returns it.
@@ -47,9 +65,12 @@ public func buildApplication(
     configuration: HubConfiguration, store: any Store, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
     services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let principals = PrincipalCache()
     var app = Application(
         router: buildRouter(
-            store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason),
+            store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason,
+            principals: principals),
+        server: hubServer(store: store, policy: configuration.access, principals: principals),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CaseHub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

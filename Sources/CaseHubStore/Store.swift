@@ -65,6 +65,9 @@ public protocol Store: Sendable {
     func releaseDeliveryClaims() async throws
     /// Answers (once) when new deliveries have been queued since the last call.
     func deliveriesQueued() async
+
+    /// Told of every case whose log grew, once the change is committed: the live stream.
+    var caseChanges: CaseFeed { get }
 }
 
 public struct CaseQuery: Sendable {

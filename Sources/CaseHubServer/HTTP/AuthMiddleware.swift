@@ -5,8 +5,7 @@ import Hummingbird
 /// Resolves `Authorization: Bearer <token>` to the caller, or answers 401.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
-    let store: any Store
-    let cache: PrincipalCache
+    let tokens: TokenResolver
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
@@ -16,17 +15,28 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw CaseHubError.unauthorized("the Authorization header must be: Bearer <token>")
         }
-        let tokenHash = Token.hash(String(parts[1]))
-        var principal = cache.principal(tokenHash: tokenHash)
-        if principal == nil {
-            let generation = cache.generation
-            principal = try await store.principal(tokenHash: tokenHash)
-            guard let principal else { throw CaseHubError.unauthorized("unknown or revoked token") }
-            cache.remember(principal, tokenHash: tokenHash, readAt: generation)
-        }
+        let (principal, tokenHash) = try await tokens.principal(token: String(parts[1]))
         var context = context
         context.principal = principal
         context.tokenHash = tokenHash
         return try await next(request, context)
+    }
+}
+
+/// Turns a token into its caller through the principal cache.
+struct TokenResolver: Sendable {
+    let store: any Store
+    let cache: PrincipalCache
+
+    /// The caller and the token's hash; 401 for an unknown or revoked token.
+    func principal(token: String) async throws -> (Principal, String) {
+        let tokenHash = Token.hash(token)
+        if let principal = cache.principal(tokenHash: tokenHash) { return (principal, tokenHash) }
+        let generation = cache.generation
+        guard let principal = try await store.principal(tokenHash: tokenHash) else {
+            throw CaseHubError.unauthorized("unknown or revoked token")
+        }
+        cache.remember(principal, tokenHash: tokenHash, readAt: generation)
+        return (principal, tokenHash)
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// A principal read from the store before such a change must not be remembered after it:
 /// callers take a ``generation`` before reading and pass it to ``remember(_:tokenHash:readAt:now:)``,
 /// which ignores the principal if anything was forgotten meanwhile.
-final class PrincipalCache: Sendable {
+public final class PrincipalCache: Sendable {
     private struct Entry {
         let principal: Principal
         let expiresAt: UInt64
@@ -23,6 +23,8 @@ final class PrincipalCache: Sendable {
     static let capacity = 10_000
 
     private let state = Mutex(State())
+
+    public init() {}
 
     var generation: UInt64 { state.withLock { $0.generation } }
 

@@ -9,10 +9,12 @@ struct HubAPI: Sendable {
     let policy: AccessPolicy
     /// Why e-mail deliveries wait (no SMTP server configured); nil when they are sent.
     let emailWaiting: String?
-    let principals = PrincipalCache()
+    /// Shared with the live stream, so both drop a token's stale memberships together.
+    let principals: PrincipalCache
+    var tokens: TokenResolver { TokenResolver(store: store, cache: principals) }
 
     func register(on router: Router<HubRequestContext>) {
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store, cache: principals))
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens))
         registerCases(on: v1)
         registerParticipants(on: v1)
         registerThreads(on: v1)

@@ -19,6 +19,7 @@ public final class SQLiteStore: Store {
     let outbox: Outbox
     /// Rung after a commit that queued deliveries, so the worker need not poll.
     let outboxBell = Doorbell()
+    public let caseChanges = CaseFeed()
 
     /// Opens the database file at `path`, creating it when missing.
     ///
@@ -66,15 +67,16 @@ public final class SQLiteStore: Store {
     func changeCase<T: Sendable>(
         _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, Database) throws -> T
     ) async throws -> T {
-        let (result, queued) = try await write { db in
+        let (result, queued, grew) = try await write { db in
             var log = try LogAppender(caseId: caseId, db: db)
             if requireOpen { try log.requireOpen() }
             let result = try body(&log, db)
             let queued = try self.outbox.enqueue(for: log.appended, log: &log, db: db)
             try log.finish()
-            return (result, queued)
+            return (result, queued, !log.appended.isEmpty)
         }
         if queued { outboxBell.ring() }
+        if grew { caseChanges.publish(caseId: caseId) }
         return result
     }
 

@@ -1,0 +1,102 @@
+import CaseHubCore
+import CaseHubStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+
+/// `GET /v1/cases/{case}/stream?after=SEQ` as a WebSocket: every log entry after `SEQ` the
+/// caller may see, then each new one as it is committed, as JSON text frames shaped like the
+/// entries of the case log. No gaps, no duplicates, in `seq` order, because the socket always
+/// reads from the store after the last `seq` it sent; the store only says when to look.
+///
+/// What a caller may see: admins and case managers, every entry of the threads their role
+/// reads (as in the case log); other roles, the message entries of their threads and
+/// `case.closed` (never deliveries, which name other people's addresses, nor any trace of a
+/// thread they may not read).
+///
+/// Browsers cannot set headers on a WebSocket: the token may also come as a
+/// `Sec-WebSocket-Protocol` value `casehub.bearer.<token>`, offered beside `casehub.v1`, which
+/// the server then selects.
+struct CaseStream: Sendable {
+    let store: any Store
+    let policy: AccessPolicy
+    let tokens: TokenResolver
+
+    static let subprotocol = "casehub.v1"
+    static let tokenSubprotocolPrefix = "casehub.bearer."
+    /// Entries read from the store at a time.
+    static let pageSize = 256
+    static let participantTypes: Set<String> = Set(
+        [LogEntryType.messagePosted, .messageEdited, .messageRedacted, .messageRelayed, .messageAcked, .caseClosed].map(\.rawValue))
+
+    func register(on router: Router<StreamRequestContext>) {
+        router.add(middleware: ErrorMiddleware())
+        router.ws("v1/cases/:case/stream") { request, context in
+            _ = try await subscriber(request, parameters: context.parameters)
+            let offered = Self.offeredSubprotocols(request)
+            return .upgrade(offered.contains(Self.subprotocol) ? [.secWebSocketProtocol: Self.subprotocol] : [:])
+        } onUpgrade: { inbound, outbound, context in
+            let subscriber = try await subscriber(context.request, parameters: context.requestContext.parameters)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The client sends nothing we need; its closing the socket ends the stream.
+                group.addTask { for try await _ in inbound {} }
+                group.addTask { try await send(to: subscriber, outbound: outbound) }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Who is asking, for which case, from which `seq`: 401, 404 and 400 as the API answers.
+    private func subscriber(_ request: Request, parameters: Parameters) async throws -> Subscriber {
+        guard let token = Self.token(request) else {
+            throw CaseHubError.unauthorized("missing Authorization: Bearer <token> (or a casehub.bearer.<token> WebSocket protocol)")
+        }
+        let (principal, _) = try await tokens.principal(token: token)
+        let caseId = try parameters.require("case")
+        guard principal.canSee(caseId: caseId), try await store.getCase(id: caseId) != nil else { throw CaseHubError.caseNotFound }
+        let after = try request.queryInt("after", in: 0...Int.max) ?? 0
+        return Subscriber(principal: principal, caseId: caseId, after: after, threads: Set(policy.threads(for: principal.role)))
+    }
+
+    private func send(to subscriber: Subscriber, outbound: WebSocketOutboundWriter) async throws {
+        let subscription = store.caseChanges.subscribe(caseId: subscriber.caseId)
+        defer { subscription.cancel() }
+        var last = subscriber.after
+        while !Task.isCancelled {
+            let page = try await store.logEntries(caseId: subscriber.caseId, after: last, limit: Self.pageSize, threads: subscriber.threads)
+            for entry in page.entries {
+                if subscriber.sees(entry) { try await outbound.write(.text(entry.json.canonicalString)) }
+                last = entry.seq
+            }
+            if !page.hasMore { await subscription.bell.wait() }
+        }
+    }
+
+    struct Subscriber: Sendable {
+        let principal: Principal
+        let caseId: String
+        let after: Int
+        let threads: Set<ThreadName>
+
+        func sees(_ entry: LogEntry) -> Bool {
+            if let thread = entry.thread, !threads.contains(thread) { return false }
+            if principal.isAdmin || principal.role == .caseManager { return true }
+            return entry.thread != nil && CaseStream.participantTypes.contains(entry.type) || entry.type == LogEntryType.caseClosed.rawValue
+        }
+    }
+
+    static func offeredSubprotocols(_ request: Request) -> [String] {
+        request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// The bearer token from the `Authorization` header, else from a WebSocket protocol value.
+    static func token(_ request: Request) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            return parts.count == 2 && parts[0].lowercased() == "bearer" && !parts[1].isEmpty ? String(parts[1]) : nil
+        }
+        return offeredSubprotocols(request).first { $0.hasPrefix(tokenSubprotocolPrefix) }.map { String($0.dropFirst(tokenSubprotocolPrefix.count)) }
+    }
+}

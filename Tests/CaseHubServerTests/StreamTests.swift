@@ -1,0 +1,136 @@
+import CaseHubCore
+import CaseHubServer
+import CaseHubStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSClient
+import HummingbirdWSTesting
+import Logging
+import Testing
+
+/// The live stream over a real socket: `GET /v1/cases/{case}/stream` upgraded to a WebSocket.
+@Suite struct StreamTests {
+    /// A hub listening on 127.0.0.1 with the WebSocket server, as `casehub serve` runs it.
+    func withLiveHub(_ body: @Sendable (HubClient) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("casehub.sqlite").path
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
+        try await store.migrate()
+        let token = Token.make()
+        _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
+        let principals = PrincipalCache()
+        let app = Application(
+            router: buildRouter(store: store, policy: .default, principals: principals),
+            server: hubServer(store: store, policy: .default, principals: principals))
+        try await app.test(.live) { client in
+            try await body(HubClient(client: client, adminToken: token, databasePath: path))
+        }
+    }
+
+    /// Reads frames as JSON objects until `done` says so (at most `limit` frames), then closes.
+    func collect(
+        _ hub: HubClient, caseId: String, after: Int = 0, headers: HTTPFields, limit: Int = 500,
+        whileOpen: @escaping @Sendable () async throws -> Void = {}, until done: @escaping @Sendable ([JSONObject]) -> Bool
+    ) async throws -> [JSONObject] {
+        let frames = FrameBox()
+        try await hub.client.ws("/v1/cases/\(caseId)/stream?after=\(after)", configuration: .init(additionalHeaders: headers)) {
+            inbound, _, _ in
+            let writer = Task { try await whileOpen() }
+            defer { writer.cancel() }
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? JSONObject)
+                frames.append(object)
+                if done(frames.all) || frames.all.count >= limit { break }
+            }
+            _ = try await writer.value
+        }
+        return frames.all
+    }
+
+    func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    @Test func theBacklogThenLiveEntriesArriveInOrderWithoutGapsOrDuplicates() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            for n in 1...3 { _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "sebelum \(n)") }
+            // Posts made while the socket is open, from several tasks at once.
+            let frames = try await collect(hub, caseId: caseId, headers: bearer(hub.adminToken)) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for n in 1...10 { group.addTask { _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "langsung \(n)") } }
+                    try await group.waitForAll()
+                }
+            } until: { frames in frames.filter { $0["type"] as? String == "message.posted" }.count == 13 }
+            let seqs = frames.compactMap { $0["seq"] as? Int }
+            #expect(seqs == Array(1...seqs.count), "seqs: \(seqs)")
+            #expect(Set(frames.filter { $0["type"] as? String == "message.posted" }.compactMap { ($0["content"] as? JSONObject)?["body"] as? String })
+                .count == 13)
+            // Frames are log entries: their hashes chain.
+            for (previous, next) in zip(frames, frames.dropFirst()) {
+                #expect(next["prev_hash"] as? String == previous["hash"] as? String)
+            }
+        }
+    }
+
+    @Test func aSocketResumesAfterTheSeqItLastSaw() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            for n in 1...4 { _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "pesan \(n)") }
+            let first = try await collect(hub, caseId: caseId, headers: bearer(hub.adminToken)) { $0.count == 3 }
+            let resumed = try await collect(hub, caseId: caseId, after: 3, headers: bearer(hub.adminToken)) { $0.count == 2 }
+            #expect(first.compactMap { $0["seq"] as? Int } == [1, 2, 3])
+            #expect(resumed.compactMap { $0["seq"] as? Int } == [4, 5])
+        }
+    }
+
+    @Test func aFamilySocketCarriesItsThreadOnlyNotEvenTheExistenceOfOthers() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family", email: "sari@example.org")
+            _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "Rahasia klinis")
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "Untuk keluarga")
+            let frames = try await collect(hub, caseId: caseId, headers: bearer(family.token)) {
+                _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "Rahasia lagi")
+                _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "Kabar kedua")
+            } until: { frames in frames.count == 2 }
+            #expect(frames.allSatisfy { $0["thread"] as? String == "family" && $0["type"] as? String == "message.posted" })
+            #expect(frames.compactMap { ($0["content"] as? JSONObject)?["body"] as? String } == ["Untuk keluarga", "Kabar kedua"])
+        }
+    }
+
+    @Test func aBrowserMayCarryTheTokenAsAWebSocketProtocol() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let headers: HTTPFields = [.secWebSocketProtocol: "casehub.v1, casehub.bearer.\(hub.adminToken)"]
+            let frames = try await collect(hub, caseId: caseId, headers: headers) { $0.count == 1 }
+            #expect(frames.first?["type"] as? String == "case.opened")
+        }
+    }
+
+    @Test func noTokenOrAnInvisibleCaseIsRefused() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let otherCase = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            await #expect(throws: (any Error).self) {
+                _ = try await collect(hub, caseId: caseId, headers: [:]) { $0.count == 1 }
+            }
+            await #expect(throws: (any Error).self) {
+                _ = try await collect(hub, caseId: otherCase, headers: bearer(family.token)) { $0.count == 1 }
+            }
+        }
+    }
+}
+
+/// Frames gathered by a socket handler.
+final class FrameBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var frames: [JSONObject] = []
+
+    func append(_ frame: JSONObject) { lock.withLock { frames.append(frame) } }
+    var all: [JSONObject] { lock.withLock { frames } }
+}
