@@ -34,17 +34,26 @@ public func buildRouter(
 }
 
 /// Builds the router of WebSocket upgrades: the live stream of a case.
-public func buildStreamRouter(store: any Store, policy: AccessPolicy, principals: PrincipalCache) -> Router<StreamRequestContext> {
+///
+/// - Parameter maxLag: how long a stream reader may stay behind the log before it is closed
+///   (code 4008) and must reconnect with `after`.
+public func buildStreamRouter(
+    store: any Store, policy: AccessPolicy, principals: PrincipalCache, maxLag: Duration = .seconds(30)
+) -> Router<StreamRequestContext> {
     let router = Router(context: StreamRequestContext.self)
-    CaseStream(store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals)).register(on: router)
+    var stream = CaseStream(store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals))
+    stream.maxLag = maxLag
+    stream.register(on: router)
     return router
 }
 
 /// The HTTP/1.1 server with WebSocket upgrades for the live stream; pings keep idle sockets
 /// open through proxies and find dead peers.
-public func hubServer(store: any Store, policy: AccessPolicy, principals: PrincipalCache) -> HTTPServerBuilder {
+public func hubServer(
+    store: any Store, policy: AccessPolicy, principals: PrincipalCache, streamMaxLag: Duration = .seconds(30)
+) -> HTTPServerBuilder {
     .http1WebSocketUpgrade(
-        webSocketRouter: buildStreamRouter(store: store, policy: policy, principals: principals),
+        webSocketRouter: buildStreamRouter(store: store, policy: policy, principals: principals, maxLag: streamMaxLag),
         configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(30)))))
 }
 

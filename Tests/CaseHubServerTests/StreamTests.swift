@@ -8,12 +8,13 @@ import HummingbirdTesting
 import HummingbirdWSClient
 import HummingbirdWSTesting
 import Logging
+import NIOWebSocket
 import Testing
 
 /// The live stream over a real socket: `GET /v1/cases/{case}/stream` upgraded to a WebSocket.
 @Suite struct StreamTests {
     /// A hub listening on 127.0.0.1 with the WebSocket server, as `casehub serve` runs it.
-    func withLiveHub(_ body: @Sendable (HubClient) async throws -> Void) async throws {
+    func withLiveHub(streamMaxLag: Duration = .seconds(30), _ body: @Sendable (HubClient) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-stream-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -25,7 +26,7 @@ import Testing
         let principals = PrincipalCache()
         let app = Application(
             router: buildRouter(store: store, policy: .default, principals: principals),
-            server: hubServer(store: store, policy: .default, principals: principals))
+            server: hubServer(store: store, policy: .default, principals: principals, streamMaxLag: streamMaxLag))
         try await app.test(.live) { client in
             try await body(HubClient(client: client, adminToken: token, databasePath: path))
         }
@@ -108,6 +109,52 @@ import Testing
             let headers: HTTPFields = [.secWebSocketProtocol: "casehub.v1, casehub.bearer.\(hub.adminToken)"]
             let frames = try await collect(hub, caseId: caseId, headers: headers) { $0.count == 1 }
             #expect(frames.first?["type"] as? String == "case.opened")
+        }
+    }
+
+    @Test func manySocketsOnOneCaseEachGetEveryEntryOnce() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let results = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await collect(hub, caseId: caseId, headers: bearer(hub.adminToken)) { frames in
+                            frames.filter { $0["type"] as? String == "message.posted" }.count == 10
+                        }.compactMap { $0["seq"] as? Int }
+                    }
+                }
+                group.addTask {
+                    for n in 1...10 { _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "siaran \(n)") }
+                    return []
+                }
+                return try await group.reduce(into: [[Int]]()) { if !$1.isEmpty { $0.append($1) } }
+            }
+            #expect(results.count == 20)
+            #expect(results.allSatisfy { $0 == Array(1...$0.count) && $0.count >= 11 })
+        }
+    }
+
+    @Test func aReaderThatStaysBehindIsClosedAndToldWhereToResume() async throws {
+        try await withLiveHub(streamMaxLag: .zero) { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 1...600 { group.addTask { _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "beban \(n)") } }
+                try await group.waitForAll()
+            }
+            let frames = FrameBox()
+            let close = try await hub.client.ws(
+                "/v1/cases/\(caseId)/stream?after=0", configuration: .init(additionalHeaders: bearer(hub.adminToken))
+            ) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case .text(let text) = message, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? JSONObject {
+                        frames.append(object)
+                    }
+                }
+            }
+            #expect(close?.closeCode == .unknown(4008))
+            let last = try #require(frames.all.last?["seq"] as? Int)
+            #expect(close?.reason == "too slow to keep up; reconnect with after=\(last)")
+            #expect(frames.all.compactMap { $0["seq"] as? Int } == Array(1...last))
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import NIOWebSocket
 
 /// `GET /v1/cases/{case}/stream?after=SEQ` as a WebSocket: every log entry after `SEQ` the
 /// caller may see, then each new one as it is committed, as JSON text frames shaped like the
@@ -23,7 +24,12 @@ struct CaseStream: Sendable {
     let policy: AccessPolicy
     let tokens: TokenResolver
 
+    /// How long a reader may stay behind the log before it is closed with ``tooSlowCloseCode``.
+    var maxLag: Duration = .seconds(30)
+
     static let subprotocol = "casehub.v1"
+    /// Close code for a reader that could not keep up (application range 4000–4999).
+    static let tooSlowCloseCode: UInt16 = 4008
     static let tokenSubprotocolPrefix = "casehub.bearer."
     /// Entries read from the store at a time.
     static let pageSize = 256
@@ -64,13 +70,26 @@ struct CaseStream: Sendable {
         let subscription = store.caseChanges.subscribe(caseId: subscriber.caseId)
         defer { subscription.cancel() }
         var last = subscriber.after
+        var behindSince: ContinuousClock.Instant?
         while !Task.isCancelled {
             let page = try await store.logEntries(caseId: subscriber.caseId, after: last, limit: Self.pageSize, threads: subscriber.threads)
             for entry in page.entries {
                 if subscriber.sees(entry) { try await outbound.write(.text(entry.json.canonicalString)) }
                 last = entry.seq
             }
-            if !page.hasMore { await subscription.bell.wait() }
+            guard page.hasMore else {
+                behindSince = nil
+                await subscription.bell.wait()
+                continue
+            }
+            // Still behind: a reader that stays behind for long is let go, told where to resume,
+            // rather than holding the hub's work (and its place in the log) for ever.
+            let now = ContinuousClock.now
+            if let since = behindSince, now - since > maxLag {
+                try await outbound.close(.unknown(Self.tooSlowCloseCode), reason: "too slow to keep up; reconnect with after=\(last)")
+                return
+            }
+            behindSince = behindSince ?? now
         }
     }
 
