@@ -24,6 +24,7 @@ import Testing
         "/v1/cases/{case}/messages/{message}/ack": ["post"],
         "/v1/cases/{case}/log": ["get"],
         "/v1/cases/{case}/log/verify": ["get"],
+        "/v1/cases/{case}/stream": ["get"],
         "/v1/endpoints": ["get", "post"],
         "/v1/endpoints/{endpoint}": ["patch"],
         "/v1/endpoints/{endpoint}/rotate-secret": ["post"],
