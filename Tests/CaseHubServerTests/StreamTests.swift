@@ -103,6 +103,28 @@ import Testing
         }
     }
 
+    @Test func readMarkersMoveLiveForViewersOfTheirThreadOnly() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            let message = try await hub.postMessage(caseId: caseId, thread: "family", body: "Jadwal kontrol")
+            let seq = try #require(message["seq"] as? Int)
+            let frames = try await collect(hub, caseId: caseId, headers: bearer(family.token)) {
+                try await Task.sleep(for: .milliseconds(500))  // the socket is following by then
+                for thread in ["ppa", "family"] {
+                    let reply = try await hub.post(
+                        "/v1/cases/\(caseId)/threads/\(thread)/read", token: hub.adminToken, json: #"{"up_to_seq": \#(seq)}"#)
+                    #expect(reply.status == .noContent)
+                }
+            } until: { frames in frames.contains { $0["type"] as? String == "read_marker" } }
+            let markers = frames.filter { $0["type"] as? String == "read_marker" }
+            #expect(markers.count == 1)
+            #expect(markers.first?["thread"] as? String == "family")
+            #expect(markers.first?["up_to_seq"] as? Int == seq)
+            #expect(markers.first?["seq"] == nil)
+        }
+    }
+
     @Test func aBrowserMayCarryTheTokenAsAWebSocketProtocol() async throws {
         try await withLiveHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)

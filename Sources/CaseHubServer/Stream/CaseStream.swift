@@ -14,7 +14,9 @@ import NIOWebSocket
 /// What a caller may see: admins and case managers, every entry of the threads their role
 /// reads (as in the case log); other roles, the message entries of their threads and
 /// `case.closed` (never deliveries, which name other people's addresses, nor any trace of a
-/// thread they may not read).
+/// thread they may not read). Read markers of the caller's threads come too, as
+/// `{"type": "read_marker", "thread", "reader_id", "up_to_seq", "at"}` frames without a `seq`:
+/// they are not log entries, and only sockets open at the time get them.
 ///
 /// Browsers cannot set headers on a WebSocket: the token may also come as a
 /// `Sec-WebSocket-Protocol` value `casehub.bearer.<token>`, offered beside `casehub.v1`, which
@@ -79,6 +81,9 @@ struct CaseStream: Sendable {
             }
             guard page.hasMore else {
                 behindSince = nil
+                for event in subscription.takePassingEvents() where event.thread.map(subscriber.threads.contains) ?? true {
+                    try await outbound.write(.text(event.json.canonicalString))
+                }
                 await subscription.bell.wait()
                 continue
             }

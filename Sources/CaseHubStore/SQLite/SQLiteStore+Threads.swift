@@ -4,7 +4,7 @@ import GRDB
 /// Read markers and the thread list.
 extension SQLiteStore {
     public func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws {
-        try await write { db in
+        let marker: Int = try await write { db in
             guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
             try db.run(
                 """
@@ -12,7 +12,17 @@ extension SQLiteStore {
                 ON CONFLICT (reader_id, case_id, thread) DO UPDATE SET up_to_seq = max(up_to_seq, excluded.up_to_seq)
                 """,
                 [readerId, caseId, thread.rawValue, upToSeq])
+            return try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
+                arguments: [readerId, caseId, thread.rawValue]) ?? upToSeq
         }
+        // Live viewers of the thread see the marker move (it is not a log entry).
+        caseChanges.publish(
+            caseId: caseId, thread: thread,
+            event: .members([
+                "at": .string(Timestamp.now()), "reader_id": .string(readerId), "thread": .string(thread.rawValue), "type": "read_marker",
+                "up_to_seq": JSONValue(marker),
+            ]))
     }
 
     public func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary] {
