@@ -135,6 +135,7 @@ let package = Package(
             dependencies: [
                 "CaseHubCore",
                 "CaseHubStore",
+                "CaseHubDelivery",
                 "CaseHubServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),

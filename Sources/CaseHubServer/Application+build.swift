@@ -98,6 +98,8 @@ extension HubConfiguration {
         var settings = DeliverySettings(
             retrySchedule: retrySchedule, allowPrivateNetworks: webhookAllowPrivate, smtpURL: smtpURL, smtpFrom: smtpFrom)
         settings.disableFailingEndpointAfter = endpointDisableAfter
+        settings.perEndpointConcurrency = webhookConcurrency
+        settings.smtpConcurrency = smtpConcurrency
         return settings
     }
 }

@@ -1,4 +1,5 @@
 import CaseHubCore
+import CaseHubDelivery
 import Foundation
 import Testing
 
@@ -49,6 +50,17 @@ import Testing
             #expect(configuration.smtpURL == "smtp://127.0.0.1:2525" && configuration.webhookAllowPrivate)
             #expect(configuration.retrySchedule == [.seconds(1), .seconds(120), .seconds(10800)])
             #expect(configuration.access.threads(for: .ppa) == [.patient, .ppa])
+        }
+    }
+
+    @Test func deliveryLimitsComeFromTheFileOrTheEnvironment() throws {
+        try withFile("webhook_concurrency: 4\nsmtp_concurrency: 2\nendpoint_disable_after: 36h\n") { path in
+            let fromFile = try HubConfiguration.load(file: path, environment: [:])
+            #expect(fromFile.deliverySettings.perEndpointConcurrency == 4 && fromFile.deliverySettings.smtpConcurrency == 2)
+            #expect(fromFile.deliverySettings.disableFailingEndpointAfter == .seconds(36 * 3600))
+            let overridden = try HubConfiguration.load(file: path, environment: ["CASEHUB_WEBHOOK_CONCURRENCY": "32"])
+            #expect(overridden.deliverySettings.perEndpointConcurrency == 32)
+            #expect(throws: ConfigurationError.self) { try HubConfiguration.load(file: path, environment: ["CASEHUB_SMTP_CONCURRENCY": "0"]) }
         }
     }
 

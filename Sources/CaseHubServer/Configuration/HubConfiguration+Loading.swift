@@ -64,6 +64,8 @@ extension HubConfiguration {
         case "retry_schedule": retrySchedule = try Self.retrySchedule(Self.string(value, key), key)
         case "public_url": publicURL = try Self.string(value, key)
         case "endpoint_disable_after": endpointDisableAfter = try Self.delay(Self.string(value, key), key)
+        case "webhook_concurrency": webhookConcurrency = try Self.concurrency(value.int, key)
+        case "smtp_concurrency": smtpConcurrency = try Self.concurrency(value.int, key)
         case "log_level": logLevel = try Self.logLevel(Self.string(value, key), key)
         case "access":
             guard case .mapping(let roles) = value else {
@@ -86,7 +88,7 @@ extension HubConfiguration {
         let known: Set<String> = [
             "CASEHUB_CONFIG", "CASEHUB_HOST", "CASEHUB_PORT", "CASEHUB_DATABASE_URL", "CASEHUB_SMTP_URL", "CASEHUB_SMTP_FROM",
             "CASEHUB_WEBHOOK_ALLOW_PRIVATE", "CASEHUB_RETRY_SCHEDULE", "CASEHUB_PUBLIC_URL", "CASEHUB_LOG_LEVEL",
-            "CASEHUB_ENDPOINT_DISABLE_AFTER",
+            "CASEHUB_ENDPOINT_DISABLE_AFTER", "CASEHUB_WEBHOOK_CONCURRENCY", "CASEHUB_SMTP_CONCURRENCY",
         ]
         return environment.keys.filter { $0.hasPrefix("CASEHUB_") && !known.contains($0) && !$0.hasPrefix("CASEHUB_ACCESS_") }.sorted()
     }
@@ -105,6 +107,8 @@ extension HubConfiguration {
             case "CASEHUB_RETRY_SCHEDULE": retrySchedule = try Self.retrySchedule(value, name)
             case "CASEHUB_PUBLIC_URL": publicURL = value
             case "CASEHUB_ENDPOINT_DISABLE_AFTER": endpointDisableAfter = try Self.delay(value, name)
+            case "CASEHUB_WEBHOOK_CONCURRENCY": webhookConcurrency = try Self.concurrency(Int(value), name)
+            case "CASEHUB_SMTP_CONCURRENCY": smtpConcurrency = try Self.concurrency(Int(value), name)
             case "CASEHUB_LOG_LEVEL": logLevel = try Self.logLevel(value, name)
             default:
                 if name.hasPrefix("CASEHUB_ACCESS_") {
@@ -153,6 +157,11 @@ extension HubConfiguration {
             throw ConfigurationError(key: key, "'\(value)' is not a comma-separated list of delays such as 5s,5m,30m,2h")
         }
         return schedule
+    }
+
+    private static func concurrency(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
+        guard let value, (1...256).contains(value) else { throw ConfigurationError(key: key, "must be a whole number from 1 to 256") }
+        return value
     }
 
     private static func delay(_ value: String, _ key: String) throws(ConfigurationError) -> Duration {

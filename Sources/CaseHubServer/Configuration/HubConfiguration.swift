@@ -17,6 +17,9 @@ public struct HubConfiguration: Sendable {
     public var publicURL = "http://127.0.0.1:8080"
     /// A webhook endpoint failing without a success for this long is disabled.
     public var endpointDisableAfter: Duration = .seconds(5 * 86_400)
+    /// Transfers at once to one webhook endpoint, and to the SMTP server.
+    public var webhookConcurrency = 16
+    public var smtpConcurrency = 8
     public var logLevel = Logger.Level.info
     public var access = AccessPolicy.default
 
