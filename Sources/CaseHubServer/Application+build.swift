@@ -18,6 +18,8 @@ import ServiceLifecycle
 ///
 /// - Parameter emailWaiting: why e-mail deliveries are not sent (no SMTP server configured),
 ///   shown by `/readyz` and the deliveries list; nil when they are.
+/// - Parameter principals: the token cache, shared with the stream router so that both forget
+///   a token's stale memberships together.
 public func buildRouter(
     store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
     principals: PrincipalCache = PrincipalCache()
@@ -91,15 +93,4 @@ public func buildApplication(
 public func buildDeliveryWorker(configuration: HubConfiguration, store: any Store, logger: Logger) async throws -> DeliveryWorker {
     let composer = try await EmailComposer(from: configuration.smtpFrom, publicURL: configuration.publicURL)
     return DeliveryWorker(store: store, composer: composer, settings: configuration.deliverySettings, logger: logger)
-}
-
-extension HubConfiguration {
-    public var deliverySettings: DeliverySettings {
-        var settings = DeliverySettings(
-            retrySchedule: retrySchedule, allowPrivateNetworks: webhookAllowPrivate, smtpURL: smtpURL, smtpFrom: smtpFrom)
-        settings.disableFailingEndpointAfter = endpointDisableAfter
-        settings.perEndpointConcurrency = webhookConcurrency
-        settings.smtpConcurrency = smtpConcurrency
-        return settings
-    }
 }
