@@ -2,6 +2,7 @@ import CaseHubCore
 import CaseHubStore
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import CaseHubDelivery
@@ -11,9 +12,11 @@ import Testing
     static let admin = Principal(tokenId: "tok-admin", role: .admin, name: "ops", memberships: [:])
     static let nurse = Actor(id: "p-nurse", role: "ppa", name: "Ns. Rina")
 
-    /// A fresh store with one open case, and a worker on it while `body` runs.
+    /// A fresh store with one open case, and a worker on it while `body` runs; `beforeStart`
+    /// prepares the store before the worker starts.
     func withWorker(
         schedule: [Duration] = [.milliseconds(50), .milliseconds(50)], configure: (inout DeliverySettings) -> Void = { _ in },
+        beforeStart: (any Store, String) async throws -> Void = { _, _ in },
         _ body: @Sendable (any Store, String) async throws -> Void
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-worker-\(UUID().uuidString)")
@@ -21,6 +24,7 @@ import Testing
         let store = try SQLiteStore(path: folder.appendingPathComponent("hub.sqlite").path, logger: Logger(label: "test"))
         try await store.migrate()
         let caseValue = try await store.createCase(NewCase(mrn: "RM-7", patient: ["name": "Budi"], payer: .null), by: Self.admin)
+        try await beforeStart(store, caseValue.id)
         var settings = DeliverySettings(retrySchedule: schedule, allowPrivateNetworks: true, smtpURL: nil, smtpFrom: "hub@rs.example")
         settings.pollInterval = .milliseconds(20)
         configure(&settings)
@@ -115,26 +119,17 @@ import Testing
 
     @Test func aDeliveryTheEndpointNoLongerSubscribesToIsNotSent() async throws {
         try await TestReceiver.run { receiver, port in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-resubscribe-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: folder) }
-            let store = try SQLiteStore(path: folder.appendingPathComponent("hub.sqlite").path, logger: Logger(label: "test"))
-            try await store.migrate()
-            let caseId = try await store.createCase(NewCase(mrn: "RM-9", patient: ["name": "Siti"], payer: .null), by: Self.admin).id
-            let mistaken = try await endpoint(store, "http://127.0.0.1:\(port)/ok", roles: [.ppa])
-            try await post(store, caseId)
-            // The endpoint turns out to be the payer's system: its PPA-thread backlog must not go.
-            _ = try await store.updateEndpoint(id: mistaken.id, EndpointChange(roles: [.payer]))
-            var settings = DeliverySettings(retrySchedule: [], allowPrivateNetworks: true, smtpURL: nil, smtpFrom: "hub@rs.example")
-            settings.pollInterval = .milliseconds(20)
-            let worker = DeliveryWorker(
-                store: store, engine: CurlEngineTests.engine,
-                composer: try await EmailComposer(from: "hub@rs.example", publicURL: "http://127.0.0.1"), settings: settings,
-                logger: Logger(label: "test"))
-            let running = Task { try await worker.run() }
-            defer { running.cancel() }
-            #expect(try await eventually { try await store.deliveries(DeliveryQuery(status: .dead)).count == 1 })
-            #expect(try await store.deliveries(DeliveryQuery()).first?.attempts.first?.error?.contains("no longer subscribes") == true)
-            #expect(receiver.requests.isEmpty)
+            try await withWorker(schedule: [], beforeStart: { store, caseId in
+                let mistaken = try await endpoint(store, "http://127.0.0.1:\(port)/ok", roles: [.ppa])
+                try await post(store, caseId)
+                // The endpoint turns out to be the payer's system: its PPA-thread backlog must not go.
+                _ = try await store.updateEndpoint(id: mistaken.id, EndpointChange(roles: [.payer]))
+            }) { store, _ in
+                #expect(try await eventually { try await store.deliveries(DeliveryQuery(status: .dead)).count == 1 })
+                let error = try await store.deliveries(DeliveryQuery()).first?.attempts.first?.error
+                #expect(error?.contains("no longer subscribes") == true)
+                #expect(receiver.requests.isEmpty)
+            }
         }
     }
 
@@ -176,27 +171,22 @@ import Testing
 
     @Test func aDeliveryLeasedByAWorkerThatDiedIsSentWhenTheNextOneStarts() async throws {
         try await TestReceiver.run { receiver, port in
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-lease-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: folder) }
-            let store = try SQLiteStore(path: folder.appendingPathComponent("hub.sqlite").path, logger: Logger(label: "test"))
-            try await store.migrate()
-            let caseId = try await store.createCase(NewCase(mrn: "RM-8", patient: ["name": "Siti"], payer: .null), by: Self.admin).id
-            _ = try await endpoint(store, "http://127.0.0.1:\(port)/ok")
-            try await post(store, caseId)
-            // A worker claims the row and dies before sending: the lease would hold it for a minute.
-            let claimed = try await store.claimDeliveries(
-                DeliveryClaim(nowMillis: Timestamp.nowMillis(), limit: 10, leaseMillis: 60_000, freeSlots: [:], perTargetLimit: 8, channels: [.webhook]))
-            #expect(claimed.count == 1)
-            var settings = DeliverySettings(retrySchedule: [], allowPrivateNetworks: true, smtpURL: nil, smtpFrom: "hub@rs.example")
-            settings.pollInterval = .milliseconds(20)
-            let worker = DeliveryWorker(
-                store: store, engine: CurlEngineTests.engine,
-                composer: try await EmailComposer(from: "hub@rs.example", publicURL: "http://127.0.0.1"), settings: settings,
-                logger: Logger(label: "test"))
-            let running = Task { try await worker.run() }
-            defer { running.cancel() }
-            #expect(try await eventually { try await store.deliveries(DeliveryQuery(status: .delivered)).count == 1 })
-            #expect(receiver.requests.first?.headers["webhook-id"] == claimed.first?.delivery.eventId)
+            let claimedEvent = Mutex<String?>(nil)
+            try await withWorker(schedule: [], beforeStart: { store, caseId in
+                _ = try await endpoint(store, "http://127.0.0.1:\(port)/ok")
+                try await post(store, caseId)
+                // A worker claims the row and dies before sending: the lease would hold it for a minute.
+                let claimed = try await store.claimDeliveries(
+                    DeliveryClaim(
+                        nowMillis: Timestamp.nowMillis(), limit: 10, leaseMillis: 60_000, freeSlots: [:], perTargetLimit: 8, channels: [.webhook]))
+                #expect(claimed.count == 1)
+                claimedEvent.withLock { $0 = claimed.first?.delivery.eventId }
+            }) { store, _ in
+                let delivered = try await eventually { try await store.deliveries(DeliveryQuery(status: .delivered)).count == 1 }
+                #expect(delivered)
+                let claimedId = claimedEvent.withLock { $0 }
+                #expect(receiver.requests.first?.headers["webhook-id"] == claimedId)
+            }
         }
     }
 }
