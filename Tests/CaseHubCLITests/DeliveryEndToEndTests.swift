@@ -532,8 +532,9 @@ struct DeliveryEndToEndTests {
             }
             let elapsed = ContinuousClock.now - started
             let slowOnes = snapshot.filter { $0.endpointId == slow.endpoint.id }
+            // Within the slow endpoint's first 3 s answer: nothing waited for it.
             #expect(
-                elapsed < .seconds(2),
+                elapsed < .seconds(3),
                 "the fast endpoint's \(count) deliveries took \(elapsed) beside a 3 s endpoint: \(snapshot.filter { $0.endpointId == fast.endpoint.id })")
             #expect(slowOnes.count == count && slowOnes.allSatisfy { $0.attempts.isEmpty }, "the slow endpoint finished something already: \(slowOnes)")
 
