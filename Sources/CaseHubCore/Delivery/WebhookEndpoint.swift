@@ -98,4 +98,6 @@ public enum WebhookEvents {
     public static let milestoneEvents: [LogEntryType] = [.milestoneReminder, .milestoneDue, .milestoneOverdue, .milestoneDone]
 
     public static let all: Set<String> = Set((messageEvents + milestoneEvents).map(\.rawValue))
+    /// ``messageEvents`` as the log names them, for the per-command check in the outbox.
+    public static let messageEventTypes: Set<String> = Set(messageEvents.map(\.rawValue))
 }

@@ -24,7 +24,7 @@ extension HubAPI {
             }
             let found = try await store.deliveries(query)
             let page = found.prefix(limit).map { caller.isAdmin ? $0 : $0.withoutReceiverDetails }
-            let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
+            let disabled = try await disabledEndpointIds()
             return Response.json([
                 "deliveries": .array(page.map { $0.json(waiting: waitingReason($0, disabledEndpoints: disabled)) }),
                 "has_more": .bool(found.count > limit),
@@ -42,8 +42,7 @@ extension HubAPI {
             try requireDeliveryAccess(caller, caseId: delivery.caseId)
             var requeued = try await store.retryDelivery(id: id)
             if !caller.isAdmin { requeued = requeued.withoutReceiverDetails }
-            let disabled = Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
-            return Response.json(requeued.json(waiting: waitingReason(requeued, disabledEndpoints: disabled)))
+            return Response.json(requeued.json(waiting: waitingReason(requeued, disabledEndpoints: try await disabledEndpointIds())))
         }
     }
 
@@ -55,6 +54,10 @@ extension HubAPI {
         }
         guard caller.canSee(caseId: caseId) else { throw CaseHubError.caseNotFound }
         guard caller.role == .caseManager else { throw CaseHubError.forbidden("only admin or case_manager may see deliveries") }
+    }
+
+    private func disabledEndpointIds() async throws -> Set<String> {
+        Set(try await store.endpoints().filter { !$0.enabled }.map(\.id))
     }
 
     /// Why a delivery that is due is not being sent, when something holds it back.

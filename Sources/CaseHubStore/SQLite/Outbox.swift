@@ -28,7 +28,7 @@ final class Outbox: Sendable {
     /// Returns whether anything was queued.
     func enqueue(for entries: [LogEntry], log: inout LogAppender, db: Database) throws -> Bool {
         var queuedAny = false
-        for entry in entries where WebhookEvents.messageEvents.contains(where: { $0.rawValue == entry.type }) {
+        for entry in entries where WebhookEvents.messageEventTypes.contains(entry.type) {
             var targets: [(channel: Delivery.Channel, target: String, endpointId: String?, participantId: String?)] = []
             for endpoint in try endpoints(db) where endpoint.subscribes(to: entry.type, thread: entry.thread, policy: policy) {
                 targets.append((.webhook, endpoint.url, endpoint.id, nil))
