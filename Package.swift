@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "CaseHubTemplates",
             path: "Templates",
-            resources: [.copy("email")],
+            resources: [.copy("email"), .copy("messages")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -103,6 +103,7 @@ let package = Package(
                 "CaseHubCore",
                 "CaseHubStore",
                 "CaseHubServer",
+                "CaseHubDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

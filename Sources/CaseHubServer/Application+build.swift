@@ -90,7 +90,15 @@ public func buildApplication(
 }
 
 /// The delivery worker for this configuration, sending through a libcurl engine of its own.
-public func buildDeliveryWorker(configuration: HubConfiguration, store: any Store, logger: Logger) async throws -> DeliveryWorker {
-    let composer = try await EmailComposer(from: configuration.smtpFrom, publicURL: configuration.publicURL)
+public func buildDeliveryWorker(configuration: HubConfiguration, store: any Store, templates: TemplateCatalog, logger: Logger) -> DeliveryWorker {
+    let composer = EmailComposer(
+        templates: templates, from: configuration.smtpFrom, publicURL: configuration.publicURL, timeZone: configuration.timeZone)
     return DeliveryWorker(store: store, composer: composer, settings: configuration.deliverySettings, logger: logger)
+}
+
+/// The scheduler of milestone notices and escalations, on the wall clock unless told otherwise.
+public func buildFiringScheduler(
+    configuration: HubConfiguration, store: any Store, templates: TemplateCatalog, clock: any HubClock = SystemClock(), logger: Logger
+) -> FiringScheduler {
+    FiringScheduler(store: store, texts: MilestoneTexts(templates: templates, timeZone: configuration.timeZone), clock: clock, logger: logger)
 }

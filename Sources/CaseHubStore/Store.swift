@@ -28,6 +28,8 @@ public protocol Store: Sendable {
     func closeCase(id: String, by actor: Actor) async throws -> Case
     func addParticipant(_ new: NewParticipant, caseId: String, tokenHash: String, by actor: Actor) async throws -> Participant
     func participants(caseId: String) async throws -> [Participant]
+    /// E-mail on or off and quiet hours; logged as `participant.preferences_changed`.
+    func setPreferences(_ preferences: Preferences, participantId: String, caseId: String, by actor: Actor) async throws -> Participant
 
     // Messages
     func postMessage(_ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?) async throws -> PostOutcome
@@ -39,6 +41,26 @@ public protocol Store: Sendable {
     func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message
     func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws
     func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary]
+
+    // Care plan
+    /// Creates a milestone and plans its firings (reminders still ahead, due, overdue).
+    func createMilestone(_ new: NewMilestone, caseId: String, by actor: Actor) async throws -> Milestone
+    /// A case's milestones by `due_at`.
+    func milestones(caseId: String) async throws -> [Milestone]
+    func milestone(caseId: String, id: String) async throws -> Milestone?
+    /// A new `due_at` plans the firings again; `done` or `cancelled` ends them.
+    func changeMilestone(caseId: String, id: String, _ change: MilestoneChange, by actor: Actor) async throws -> Milestone
+
+    // Scheduled firings (milestone notices, escalations), for the scheduler.
+    func dueFirings(nowMillis: UInt64, limit: Int) async throws -> [DueFiring]
+    /// Acts on a due firing, exactly once: false when it was already acted on or has lapsed
+    /// (the milestone closed, the message acknowledged). `posts` holds the text of the hub's
+    /// message to each audience thread of a milestone.
+    func fire(_ firing: DueFiring, posts: [ThreadName: String], nowMillis: UInt64) async throws -> Bool
+    /// When the earliest planned firing is due, if any.
+    func nextFiringMillis() async throws -> UInt64?
+    /// Answers (once) when firings have been planned since the last call.
+    func firingsPlanned() async
 
     // Log
     func logEntries(caseId: String, after: Int, limit: Int, threads: Set<ThreadName>) async throws -> LogPage

@@ -29,7 +29,8 @@ struct CommonOptions: ParsableArguments {
         switch configuration.database {
         case .sqlite(let path):
             store = try failingWithStatus2(prefix: "database_url: cannot open \(path)") {
-                try SQLiteStore(path: path, logger: logger, readOnly: inspecting, policy: configuration.access)
+                try SQLiteStore(
+                    path: path, logger: logger, readOnly: inspecting, policy: configuration.access, coordination: configuration.coordination)
             }
         case .postgres:
             throw Fatal.exit(2, "configuration error: database_url: PostgreSQL is not available in this version; use sqlite://PATH")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaseHubDelivery
 import CaseHubServer
 import Foundation
 import Hummingbird
@@ -34,9 +35,16 @@ struct Serve: AsyncParsableCommand {
         let logger = options.logger(configuration)
         let store = try await options.openStore(configuration, logger: logger)
         let host = configuration.host
-        let worker = try await buildDeliveryWorker(configuration: configuration, store: store, logger: logger)
+        let templates: TemplateCatalog
+        do {
+            templates = try await TemplateCatalog()
+        } catch {
+            throw Fatal.exit(2, "templates: \(error)")
+        }
+        let worker = buildDeliveryWorker(configuration: configuration, store: store, templates: templates, logger: logger)
+        let scheduler = buildFiringScheduler(configuration: configuration, store: store, templates: templates, logger: logger)
         let app = buildApplication(
-            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), services: [worker]
+            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), services: [worker, scheduler]
         ) { port in
             // One line on stdout that scripts (and tests started with port 0) can read.
             FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))

@@ -28,7 +28,7 @@ import Testing
         var settings = DeliverySettings(retrySchedule: schedule, allowPrivateNetworks: true, smtpURL: nil, smtpFrom: "hub@rs.example")
         settings.pollInterval = .milliseconds(20)
         configure(&settings)
-        let composer = try await EmailComposer(from: settings.smtpFrom, publicURL: "http://127.0.0.1:8080")
+        let composer = EmailComposer(templates: try await TemplateCatalog(), from: settings.smtpFrom, publicURL: "http://127.0.0.1:8080")
         let worker = DeliveryWorker(
             store: store, engine: CurlEngineTests.engine, composer: composer, settings: settings, logger: Logger(label: "test"))
         let running = Task { try await worker.run() }

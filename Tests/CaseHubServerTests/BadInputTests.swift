@@ -226,14 +226,52 @@ struct BadInputTests {
         }
     }
 
-    @Test("structured kinds are stored as given until routing validates them")
-    func authorizationDecisionAccepted() async throws {
+    @Test("structured data that misses a required field or holds a wrong value answers 400 naming data.<field>")
+    func structuredDataIsValidated() async throws {
         try await withHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)
-            for decision in ["approved", "denied", "more_info"] {
+            let cases: [(thread: String, json: String, field: String)] = [
+                ("ppa", #"{"kind": "handoff", "data": {"situation": "S", "background": "B", "assessment": "A"}}"#, "data.recommendation"),
+                ("ppa", #"{"kind": "handoff", "data": {"situation": "", "background": "B", "assessment": "A", "recommendation": "R"}}"#, "data.situation"),
+                (
+                    "ppa", #"{"kind": "handoff", "data": {"situation": "S", "background": "B", "assessment": "A", "recommendation": "R", "illness_severity": "bad"}}"#,
+                    "data.illness_severity"
+                ),
+                ("ppa", #"{"kind": "authorization_request", "data": {"service": "MRI", "reason": "nyeri"}}"#, "data.urgency"),
+                ("ppa", #"{"kind": "authorization_request", "data": {"service": "MRI", "reason": "x", "urgency": "routine", "due_at": "tomorrow"}}"#, "data.due_at"),
+                ("payer", #"{"kind": "authorization_decision", "data": {"request_id": "r1", "decision": "maybe"}}"#, "data.decision"),
+                ("payer", #"{"kind": "authorization_decision", "data": {"decision": "approved"}}"#, "data.request_id"),
+                ("family", #"{"kind": "education", "data": {"material_url": "https://rs.example/luka.pdf"}}"#, "data.topic"),
+                ("family", #"{"kind": "education", "data": {"topic": "Perawatan luka", "material_url": "javascript:alert(1)"}}"#, "data.material_url"),
+            ]
+            for (thread, json, field) in cases {
+                expectError(
+                    try await hub.post("/v1/cases/\(caseId)/threads/\(thread)/messages", token: hub.adminToken, json: json), .badRequest,
+                    "invalid_request", naming: field)
+            }
+            // Nothing of the refused posts was stored.
+            #expect(try await hub.log(caseId: caseId).map { $0["type"] as? String } == ["case.opened"])
+        }
+    }
+
+    @Test("a decision must name an authorization request of the case; every decision value is accepted")
+    func authorizationDecisionNamesItsRequest() async throws {
+        try await withHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            expectError(
+                try await hub.post(
+                    "/v1/cases/\(caseId)/threads/payer/messages", token: hub.adminToken,
+                    json: #"{"kind": "authorization_decision", "data": {"decision": "approved", "request_id": "nope"}}"#),
+                .badRequest, "invalid_request", naming: "data.request_id")
+            let request = try await hub.post(
+                "/v1/cases/\(caseId)/threads/ppa/messages", token: hub.adminToken,
+                json: #"{"body": "MRI lumbal", "kind": "authorization_request", "data": {"service": "MRI", "reason": "nyeri", "urgency": "routine"}}"#)
+            #expect(request.status == .created)
+            let requestId = try #require(try request.json()["id"] as? String)
+            for decision in ["more_info", "approved"] {
                 let reply = try await hub.post(
                     "/v1/cases/\(caseId)/threads/payer/messages", token: hub.adminToken,
-                    json: #"{"body": "Keputusan", "kind": "authorization_decision", "data": {"decision": "\#(decision)", "request_id": "r1"}}"#)
+                    json: #"{"body": "Keputusan", "kind": "authorization_decision", "data": {"decision": "\#(decision)", "request_id": "\#(requestId)"}}"#)
                 #expect(reply.status == .created, "\(reply)")
                 #expect((try reply.json()["data"] as? JSONObject)?["decision"] as? String == decision)
             }

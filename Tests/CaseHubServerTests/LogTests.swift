@@ -9,7 +9,8 @@ struct LogTests {
     static let knownTypes: Set<String> = [
         "case.opened", "participant.added", "message.posted", "message.edited", "message.redacted", "message.relayed", "message.acked",
         "milestone.created", "milestone.reminder", "milestone.due", "milestone.overdue", "milestone.done", "milestone.cancelled",
-        "notification.queued", "delivery.succeeded", "delivery.failed", "delivery.dead", "case.closed",
+        "notification.queued", "delivery.succeeded", "delivery.failed", "delivery.dead", "case.closed", "message.routed",
+        "message.escalated", "authorization.decided", "participant.preferences_changed", "milestone.rescheduled",
     ]
 
     static func isHash(_ value: Any?) -> Bool {

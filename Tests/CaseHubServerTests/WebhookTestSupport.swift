@@ -39,7 +39,7 @@ let endpointFields: Set<String> = [
 /// The fields of a delivery as the API renders it.
 let deliveryFields: Set<String> = [
     "id", "event_id", "event_type", "case_id", "event_seq", "thread", "channel", "target", "endpoint_id", "participant_id", "status",
-    "attempts", "next_attempt_at", "created_at", "waiting",
+    "attempts", "next_attempt_at", "created_at", "waiting", "reason",
 ]
 
 extension HubClient {

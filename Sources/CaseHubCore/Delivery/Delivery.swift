@@ -57,11 +57,14 @@ public struct Delivery: Sendable, Equatable {
     public var attempts: [Attempt]
     public var nextAttemptAt: String?
     public var createdAt: String
+    /// Why this recipient was chosen: the routing rule, or `milestone`, `escalation`; nil for
+    /// an endpoint's own subscription.
+    public var reason: String?
 
     public init(
         id: String, eventId: String, eventType: String, caseId: String, eventSeq: Int, thread: ThreadName?, channel: Channel,
         target: String, endpointId: String?, participantId: String?, status: Status, attempts: [Attempt], nextAttemptAt: String?,
-        createdAt: String
+        createdAt: String, reason: String? = nil
     ) {
         self.id = id
         self.eventId = eventId
@@ -77,6 +80,7 @@ public struct Delivery: Sendable, Equatable {
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
         self.createdAt = createdAt
+        self.reason = reason
     }
 
     /// The delivery as a case manager sees it: a webhook's URL cut to its origin (paths and
@@ -110,7 +114,8 @@ public struct Delivery: Sendable, Equatable {
             "attempts": .array(attempts.map(\.json)), "case_id": .string(caseId), "channel": .string(channel.rawValue),
             "created_at": .string(createdAt), "endpoint_id": JSONValue(endpointId), "event_id": .string(eventId),
             "event_seq": JSONValue(eventSeq), "event_type": .string(eventType), "id": .string(id),
-            "next_attempt_at": JSONValue(nextAttemptAt), "participant_id": JSONValue(participantId), "status": .string(status.rawValue),
+            "next_attempt_at": JSONValue(nextAttemptAt), "participant_id": JSONValue(participantId), "reason": JSONValue(reason),
+            "status": .string(status.rawValue),
             "target": .string(target), "thread": JSONValue(thread?.rawValue), "waiting": JSONValue(waiting),
         ])
     }

@@ -43,11 +43,18 @@ public struct WebhookEndpoint: Sendable, Equatable {
         ])
     }
 
-    /// Whether an event of `type` in `thread` goes to this endpoint (enabled or not).
-    public func subscribes(to type: String, thread: ThreadName?, policy: AccessPolicy) -> Bool {
+    /// Whether an event of `type` heard by `audience` (see ``LogEntry/audience``) goes to this
+    /// endpoint (enabled or not).
+    public func subscribes(to type: String, audience: [ThreadName]?, policy: AccessPolicy) -> Bool {
         guard events.contains("*") || events.contains(type) else { return false }
-        guard let thread else { return roles.contains(.admin) || roles.contains(.caseManager) }
-        return roles.contains { policy.canAccess($0, thread: thread) }
+        return mayHear(audience: audience, policy: policy)
+    }
+
+    /// Whether one of its roles may read one of the `audience` threads; case-wide entries
+    /// (nil) only reach case manager and admin endpoints.
+    public func mayHear(audience: [ThreadName]?, policy: AccessPolicy) -> Bool {
+        guard let audience else { return roles.contains(.admin) || roles.contains(.caseManager) }
+        return roles.contains { role in audience.contains { policy.canAccess(role, thread: $0) } }
     }
 }
 
@@ -96,8 +103,8 @@ public enum WebhookEvents {
     public static let messageEvents: [LogEntryType] = [.messagePosted, .messageRelayed, .messageAcked, .messageEdited, .messageRedacted]
     /// Care-plan events, sent once milestones are scheduled.
     public static let milestoneEvents: [LogEntryType] = [.milestoneReminder, .milestoneDue, .milestoneOverdue, .milestoneDone]
+    /// Escalations to the case manager: a message nobody acknowledged, an undecided authorization.
+    public static let escalationEvents: [LogEntryType] = [.messageEscalated]
 
-    public static let all: Set<String> = Set((messageEvents + milestoneEvents).map(\.rawValue))
-    /// ``messageEvents`` as the log names them, for the per-command check in the outbox.
-    public static let messageEventTypes: Set<String> = Set(messageEvents.map(\.rawValue))
+    public static let all: Set<String> = Set((messageEvents + milestoneEvents + escalationEvents).map(\.rawValue))
 }

@@ -7,9 +7,18 @@ public enum LogEntryType: String, Sendable, CaseIterable {
     case messageRedacted = "message.redacted"
     case messageRelayed = "message.relayed"
     case messageAcked = "message.acked"
+    /// A routing rule acted on a message (relays, `requires_ack`, notifications).
+    case messageRouted = "message.routed"
+    /// Nobody acknowledged a message that asked for it, or an authorization request went
+    /// undecided past its `due_at`: the case manager is told.
+    case messageEscalated = "message.escalated"
+    /// A payer's decision changed the state of an authorization request.
+    case authorizationDecided = "authorization.decided"
+    case participantPreferencesChanged = "participant.preferences_changed"
     case milestoneCreated = "milestone.created"
     case milestoneReminder = "milestone.reminder"
     case milestoneDue = "milestone.due"
+    case milestoneRescheduled = "milestone.rescheduled"
     case milestoneOverdue = "milestone.overdue"
     case milestoneDone = "milestone.done"
     case milestoneCancelled = "milestone.cancelled"
@@ -82,5 +91,15 @@ public struct LogEntry: Sendable, Equatable {
             "parent_seq": JSONValue(parentSeq), "prev_hash": .string(prevHash), "seq": .int(Int64(seq)),
             "thread": JSONValue(thread?.rawValue), "type": .string(type),
         ])
+    }
+}
+
+extension LogEntry {
+    /// The threads whose readers may hear of this entry: its own thread, a milestone's
+    /// audience, or nil for what concerns the case as a whole (case managers and admins only).
+    public var audience: [ThreadName]? {
+        if let thread { return [thread] }
+        guard case .array(let names)? = data["audience"] else { return nil }
+        return names.compactMap { $0.stringValue.flatMap(ThreadName.init(rawValue:)) }
     }
 }

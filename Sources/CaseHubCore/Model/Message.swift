@@ -40,11 +40,13 @@ public struct Message: Sendable, Equatable {
     public var createdAt: String
     public var editedAt: String?
     public var redacted: Bool
+    /// Where an `authorization_request` stands; nil for every other kind.
+    public var authorization: AuthorizationState?
 
     public init(
         id: String, caseId: String, thread: ThreadName, seq: Int, author: Actor, kind: Kind, body: String, data: JSONValue,
         replyTo: String?, relayedFrom: String?, relayNote: String?, priority: Priority, requiresAck: Bool, acks: [Ack],
-        createdAt: String, editedAt: String?, redacted: Bool
+        createdAt: String, editedAt: String?, redacted: Bool, authorization: AuthorizationState? = nil
     ) {
         self.id = id
         self.caseId = caseId
@@ -63,9 +65,18 @@ public struct Message: Sendable, Equatable {
         self.createdAt = createdAt
         self.editedAt = editedAt
         self.redacted = redacted
+        self.authorization = authorization
     }
 
+    /// Only an authorization request carries `authorization`, its state.
     public var json: JSONValue {
+        guard let authorization else { return commonJSON }
+        guard case .sortedObject(var members) = commonJSON else { return commonJSON }
+        members.insert(JSONValue.Member(key: "authorization", value: authorization.json), at: 2)  // after "author", in canonical order
+        return .sortedObject(members)
+    }
+
+    private var commonJSON: JSONValue {
         .members([
             "acks": .array(acks.map(\.json)), "author": author.json, "body": .string(body), "case_id": .string(caseId),
             "created_at": .string(createdAt), "data": data, "edited_at": JSONValue(editedAt), "id": .string(id),

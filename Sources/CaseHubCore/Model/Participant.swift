@@ -8,8 +8,12 @@ public struct Participant: Sendable, Equatable {
     public var email: String?
     public var locale: String
     public var createdAt: String
+    public var preferences: Preferences
 
-    public init(id: String, caseId: String, role: Role, name: String, email: String?, locale: String, createdAt: String) {
+    public init(
+        id: String, caseId: String, role: Role, name: String, email: String?, locale: String, createdAt: String,
+        preferences: Preferences = .default
+    ) {
         self.id = id
         self.caseId = caseId
         self.role = role
@@ -17,12 +21,13 @@ public struct Participant: Sendable, Equatable {
         self.email = email
         self.locale = locale
         self.createdAt = createdAt
+        self.preferences = preferences
     }
 
     public var json: JSONValue {
         .members([
             "case_id": .string(caseId), "created_at": .string(createdAt), "email": JSONValue(email), "id": .string(id),
-            "locale": .string(locale), "name": .string(name), "role": .string(role.rawValue),
+            "locale": .string(locale), "name": .string(name), "preferences": preferences.json, "role": .string(role.rawValue),
         ])
     }
 

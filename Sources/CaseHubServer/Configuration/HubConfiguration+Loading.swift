@@ -67,6 +67,15 @@ extension HubConfiguration {
         case "webhook_concurrency": webhookConcurrency = try Self.concurrency(value.int, key)
         case "smtp_concurrency": smtpConcurrency = try Self.concurrency(value.int, key)
         case "log_level": logLevel = try Self.logLevel(Self.string(value, key), key)
+        case "ack_timeout": coordination.ackTimeoutMillis = try Self.millis(Self.string(value, key), key)
+        case "ack_escalation_interval": coordination.ackEscalationIntervalMillis = try Self.millis(Self.string(value, key), key)
+        case "ack_escalation_limit": coordination.ackEscalationLimit = try Self.escalationLimit(value.int, key)
+        case "milestone_overdue_grace": coordination.overdueGraceMillis = try Self.millis(Self.string(value, key), key)
+        case "escalation_channels":
+            guard case .sequence(let items) = value else { throw ConfigurationError(key: key, "must be a list: [email, webhook]") }
+            coordination.escalationChannels = try Self.channels(items.map { $0.string ?? "" }, key)
+        case "time_zone": timeZone = try Self.timeZone(Self.string(value, key), key)
+        case "routing": coordination.routing = try RoutingRulesReader.read(value, key: key)
         case "access":
             guard case .mapping(let roles) = value else {
                 throw ConfigurationError(key: key, "must map roles to lists of threads")
@@ -88,7 +97,9 @@ extension HubConfiguration {
         let known: Set<String> = [
             "CASEHUB_CONFIG", "CASEHUB_HOST", "CASEHUB_PORT", "CASEHUB_DATABASE_URL", "CASEHUB_SMTP_URL", "CASEHUB_SMTP_FROM",
             "CASEHUB_WEBHOOK_ALLOW_PRIVATE", "CASEHUB_RETRY_SCHEDULE", "CASEHUB_PUBLIC_URL", "CASEHUB_LOG_LEVEL",
-            "CASEHUB_ENDPOINT_DISABLE_AFTER", "CASEHUB_WEBHOOK_CONCURRENCY", "CASEHUB_SMTP_CONCURRENCY",
+            "CASEHUB_ENDPOINT_DISABLE_AFTER", "CASEHUB_WEBHOOK_CONCURRENCY", "CASEHUB_SMTP_CONCURRENCY", "CASEHUB_ACK_TIMEOUT",
+            "CASEHUB_ACK_ESCALATION_INTERVAL", "CASEHUB_ACK_ESCALATION_LIMIT", "CASEHUB_MILESTONE_OVERDUE_GRACE", "CASEHUB_ESCALATION_CHANNELS",
+            "CASEHUB_TIME_ZONE", "CASEHUB_ROUTING",
         ]
         return environment.keys.filter { $0.hasPrefix("CASEHUB_") && !known.contains($0) && !$0.hasPrefix("CASEHUB_ACCESS_") }.sorted()
     }
@@ -110,6 +121,19 @@ extension HubConfiguration {
             case "CASEHUB_WEBHOOK_CONCURRENCY": webhookConcurrency = try Self.concurrency(Int(value), name)
             case "CASEHUB_SMTP_CONCURRENCY": smtpConcurrency = try Self.concurrency(Int(value), name)
             case "CASEHUB_LOG_LEVEL": logLevel = try Self.logLevel(value, name)
+            case "CASEHUB_ACK_TIMEOUT": coordination.ackTimeoutMillis = try Self.millis(value, name)
+            case "CASEHUB_ACK_ESCALATION_INTERVAL": coordination.ackEscalationIntervalMillis = try Self.millis(value, name)
+            case "CASEHUB_ACK_ESCALATION_LIMIT": coordination.ackEscalationLimit = try Self.escalationLimit(Int(value), name)
+            case "CASEHUB_MILESTONE_OVERDUE_GRACE": coordination.overdueGraceMillis = try Self.millis(value, name)
+            case "CASEHUB_ESCALATION_CHANNELS":
+                coordination.escalationChannels = try Self.channels(
+                    value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, name)
+            case "CASEHUB_TIME_ZONE": timeZone = try Self.timeZone(value, name)
+            case "CASEHUB_ROUTING":
+                // The same list as the file's `routing:`, written as YAML or JSON on one line.
+                let node: Node?
+                do { node = try Yams.compose(yaml: value) } catch { throw ConfigurationError(key: name, "is not valid YAML: \(error)") }
+                coordination.routing = try RoutingRulesReader.read(node ?? .sequence([]), key: name)
             default:
                 if name.hasPrefix("CASEHUB_ACCESS_") {
                     let role = name.dropFirst("CASEHUB_ACCESS_".count).lowercased()
@@ -169,6 +193,30 @@ extension HubConfiguration {
             throw ConfigurationError(key: key, "'\(value)' is not a delay such as 90m, 5d")
         }
         return delay
+    }
+
+    private static func millis(_ value: String, _ key: String) throws(ConfigurationError) -> UInt64 {
+        let delay = try Self.delay(value, key)
+        return UInt64(delay.components.seconds) * 1000 + UInt64(delay.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    private static func escalationLimit(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
+        guard let value, (0...100).contains(value) else { throw ConfigurationError(key: key, "must be a whole number from 0 to 100") }
+        return value
+    }
+
+    private static func channels(_ names: [String], _ key: String) throws(ConfigurationError) -> Set<RoutingRule.Channel> {
+        var channels: Set<RoutingRule.Channel> = []
+        for name in names where !name.isEmpty {
+            guard let channel = RoutingRule.Channel(rawValue: name) else { throw ConfigurationError(key: key, "'\(name)' is not a channel (email, webhook)") }
+            channels.insert(channel)
+        }
+        return channels
+    }
+
+    private static func timeZone(_ value: String, _ key: String) throws(ConfigurationError) -> String {
+        guard TimeZone(identifier: value) != nil else { throw ConfigurationError(key: key, "'\(value)' is not a time zone such as Asia/Jakarta") }
+        return value
     }
 
     private static func logLevel(_ value: String, _ key: String) throws(ConfigurationError) -> Logger.Level {

@@ -22,6 +22,10 @@ public struct HubConfiguration: Sendable {
     public var smtpConcurrency = 8
     public var logLevel = Logger.Level.info
     public var access = AccessPolicy.default
+    /// Routing rules and the timings of escalations and milestone notices.
+    public var coordination = CoordinationSettings.default
+    /// The zone times are written in, in e-mails and the hub's messages.
+    public var timeZone = QuietHours.defaultTimeZone
 
     public init() {}
 }

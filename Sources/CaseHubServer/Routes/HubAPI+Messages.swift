@@ -96,11 +96,15 @@ extension HubAPI {
     static func newMessage(from body: RequestBody) throws -> NewMessage {
         let kind: Message.Kind = try body.choice("kind", default: .text)
         guard !kind.isHubAuthored else { throw CaseHubError.invalidRequest(field: "kind", "'\(kind.rawValue)' messages are written by the hub only") }
-        let text = try kind == .text ? body.nonEmptyString("body", maxLength: maximumBodyBytes) : body.string("body", maxLength: maximumBodyBytes)
+        // A structured message says its piece in `data`; its body is an optional summary.
+        let text =
+            try kind == .text
+            ? body.nonEmptyString("body", maxLength: maximumBodyBytes) : body.optionalString("body", maxLength: maximumBodyBytes) ?? ""
         let data = try body.optionalObject("data")?.json ?? [:]
         guard data.canonicalBytes.count <= maximumBodyBytes else {
             throw CaseHubError.invalidRequest(field: "data", "is larger than \(maximumBodyBytes) bytes")
         }
+        try StructuredData.validate(kind: kind, data: data)
         return NewMessage(
             body: text, kind: kind, data: data, replyTo: try body.optionalString("reply_to", maxLength: 64),
             priority: try body.choice("priority", default: .routine), requiresAck: try body.optionalBool("requires_ack") ?? false)

@@ -4,6 +4,10 @@ import GRDB
 /// Appends entries to one case's log inside a write transaction, keeping the case's head
 /// (last `seq` and hash) in step. Create one per command, append, then call `finish()`
 /// (``SQLiteStore/changeCase(_:requireOpen:_:)`` does both).
+///
+/// It also gathers what the command asks of the rest of the hub in the same transaction:
+/// notifications beyond endpoint subscriptions (routing rules, milestones, escalations), for
+/// the outbox, and whether it planned firings, for the scheduler.
 struct LogAppender {
     /// Every case log starts with its `case.opened` entry; case-level entries hang under it.
     static let caseOpenedSeq = 1
@@ -14,6 +18,10 @@ struct LogAppender {
     private(set) var hash: String
     /// What this command appended, in order.
     private(set) var appended: [LogEntry] = []
+    /// Notifications this command asks for, each under one of its entries.
+    var notifications: [NotificationIntent] = []
+    /// Whether this command planned firings (the scheduler then looks again).
+    var plannedFirings = false
     private let startSeq: Int
     private let db: Database
 

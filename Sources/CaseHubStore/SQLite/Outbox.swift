@@ -2,21 +2,41 @@ import CaseHubCore
 import GRDB
 import Synchronization
 
+/// A notification a command asks for under one of its log entries, beyond what endpoint
+/// subscriptions send: a routing rule's e-mail or webhook, a milestone's e-mail to its
+/// audience, an escalation to the case manager.
+struct NotificationIntent: Sendable {
+    /// The causing entry, appended by the same command.
+    var entrySeq: Int
+    var channel: RoutingRule.Channel
+    /// Recipients hold one of these roles ...
+    var roles: Set<Role>
+    /// ... and may read one of these threads (nil: no thread, as for escalations to the case manager).
+    var threads: [ThreadName]?
+    /// Urgent notifications ignore quiet hours.
+    var urgent: Bool
+    /// The rule or reason, kept on each delivery.
+    var reason: String
+}
+
 /// Queues the deliveries a command's log entries cause, in the command's own transaction: a
 /// message is never stored without its notifications, nor a notification queued for a
 /// message that was not stored. Each causing entry that queued anything gets one
 /// `notification.queued` entry under it, naming every delivery and its target.
+///
+/// Two sources: endpoint subscriptions (every event type an endpoint lists, in threads its
+/// roles read) and the command's ``NotificationIntent``s. A recipient gets one delivery per
+/// entry whatever asked for it, the first asker's reason kept.
 final class Outbox: Sendable {
     let policy: AccessPolicy
+    /// Whether escalations go to subscribed endpoints (`escalation_channels` holds `webhook`).
+    private let escalationWebhooks: Bool
     /// The enabled endpoints, read once and kept until an endpoint changes.
     private let cachedEndpoints = Mutex<[WebhookEndpoint]?>(nil)
 
-    /// Threads that family or patient participants may read: only posts there send e-mail.
-    private let emailThreads: Set<ThreadName>
-
-    init(policy: AccessPolicy) {
+    init(policy: AccessPolicy, escalationChannels: Set<RoutingRule.Channel>) {
         self.policy = policy
-        self.emailThreads = Set(ThreadName.allCases.filter { policy.canAccess(.family, thread: $0) || policy.canAccess(.patient, thread: $0) })
+        self.escalationWebhooks = escalationChannels.contains(.webhook)
     }
 
     /// Forgets the cached endpoints; call in the transaction that changes one (so later
@@ -25,46 +45,80 @@ final class Outbox: Sendable {
         cachedEndpoints.withLock { $0 = nil }
     }
 
+    private struct Target {
+        var channel: Delivery.Channel
+        var address: String
+        var endpointId: String?
+        var participantId: String?
+        var reason: String?
+        var heldUntilMillis: UInt64?
+    }
+
     /// Returns whether anything was queued.
     func enqueue(for entries: [LogEntry], log: inout LogAppender, db: Database) throws -> Bool {
         var queuedAny = false
-        for entry in entries where WebhookEvents.messageEventTypes.contains(entry.type) {
-            var targets: [(channel: Delivery.Channel, target: String, endpointId: String?, participantId: String?)] = []
-            for endpoint in try endpoints(db) where endpoint.subscribes(to: entry.type, thread: entry.thread, policy: policy) {
-                targets.append((.webhook, endpoint.url, endpoint.id, nil))
+        let nowMillis = Timestamp.nowMillis()
+        for entry in entries {
+            var targets: [Target] = []
+            if WebhookEvents.all.contains(entry.type), escalationWebhooks || entry.type != LogEntryType.messageEscalated.rawValue {
+                for endpoint in try endpoints(db) where endpoint.subscribes(to: entry.type, audience: entry.audience, policy: policy) {
+                    targets.append(Target(channel: .webhook, address: endpoint.url, endpointId: endpoint.id))
+                }
             }
-            if entry.type == LogEntryType.messagePosted.rawValue, let thread = entry.thread, emailThreads.contains(thread) {
-                for (participantId, email) in try emailRecipients(of: entry, thread: thread, db: db) {
-                    targets.append((.email, email, nil, participantId))
+            for intent in log.notifications where intent.entrySeq == entry.seq {
+                switch intent.channel {
+                case .webhook:
+                    for endpoint in try endpoints(db) where !targets.contains(where: { $0.endpointId == endpoint.id }) {
+                        let roles = endpoint.roles.filter(intent.roles.contains)
+                        guard !roles.isEmpty else { continue }
+                        let heard = intent.threads.map { threads in roles.contains { role in threads.contains { policy.canAccess(role, thread: $0) } } }
+                        guard heard ?? true else { continue }
+                        targets.append(Target(channel: .webhook, address: endpoint.url, endpointId: endpoint.id, reason: intent.reason))
+                    }
+                case .email:
+                    for recipient in try emailRecipients(of: entry, intent: intent, db: db)
+                    where !targets.contains(where: { $0.participantId == recipient.id }) {
+                        let held = intent.urgent ? nil : recipient.preferences.quietHours?.endOfQuiet(atMillis: nowMillis)
+                        targets.append(
+                            Target(
+                                channel: .email, address: recipient.email ?? "", participantId: recipient.id, reason: intent.reason,
+                                heldUntilMillis: held))
+                    }
                 }
             }
             guard !targets.isEmpty else { continue }
-            let eventId = "evt_" + Identifier.make()
-            let now = Timestamp.nowMillis()
-            let createdAt = Timestamp.format(millis: now)
-            var queued: [JSONValue] = []
-            for target in targets {
-                let id = Identifier.make(now: now)
-                try db.run(
-                    """
-                    INSERT INTO deliveries (id, event_id, case_id, event_seq, event_type, thread, channel, endpoint_id, participant_id,
-                        target, status, attempts, attempt_count, schedule_base, next_attempt_ms, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]', 0, 0, ?, ?)
-                    """,
-                    [
-                        id, eventId, entry.caseId, entry.seq, entry.type, entry.thread?.rawValue, target.channel.rawValue, target.endpointId,
-                        target.participantId, target.target, Int64(now), createdAt,
-                    ])
-                queued.append(.members(["channel": .string(target.channel.rawValue), "id": .string(id), "target": .string(target.target)]))
-            }
-            try log.append(
-                LogDraft(
-                    type: .notificationQueued, thread: entry.thread, parentSeq: entry.seq, actor: .hub,
-                    data: ["event_id": .string(eventId), "event_type": .string(entry.type), "deliveries": .array(queued)]),
-                at: createdAt)
+            try queue(targets, for: entry, nowMillis: nowMillis, log: &log, db: db)
             queuedAny = true
         }
         return queuedAny
+    }
+
+    private func queue(_ targets: [Target], for entry: LogEntry, nowMillis: UInt64, log: inout LogAppender, db: Database) throws {
+        let eventId = "evt_" + Identifier.make()
+        let createdAt = Timestamp.format(millis: nowMillis)
+        var queued: [JSONValue] = []
+        for target in targets {
+            let id = Identifier.make(now: nowMillis)
+            try db.run(
+                """
+                INSERT INTO deliveries (id, event_id, case_id, event_seq, event_type, thread, channel, endpoint_id, participant_id,
+                    target, status, attempts, attempt_count, schedule_base, next_attempt_ms, created_at, routed_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]', 0, 0, ?, ?, ?)
+                """,
+                [
+                    id, eventId, entry.caseId, entry.seq, entry.type, entry.thread?.rawValue, target.channel.rawValue, target.endpointId,
+                    target.participantId, target.address, Int64(target.heldUntilMillis ?? nowMillis), createdAt, target.reason,
+                ])
+            var summary: [String: JSONValue] = ["channel": .string(target.channel.rawValue), "id": .string(id), "target": .string(target.address)]
+            if let reason = target.reason { summary["reason"] = .string(reason) }
+            if let held = target.heldUntilMillis { summary["held_until"] = .string(Timestamp.format(millis: held)) }
+            queued.append(.object(summary))
+        }
+        try log.append(
+            LogDraft(
+                type: .notificationQueued, thread: entry.thread, parentSeq: entry.seq, actor: .hub,
+                data: ["event_id": .string(eventId), "event_type": .string(entry.type), "deliveries": .array(queued)]),
+            at: createdAt)
     }
 
     private func endpoints(_ db: Database) throws -> [WebhookEndpoint] {
@@ -74,15 +128,18 @@ final class Outbox: Sendable {
         return endpoints
     }
 
-    /// Family and patient participants with an address who may read `thread`, except the
-    /// author: they hear of a new message by e-mail.
-    private func emailRecipients(of entry: LogEntry, thread: ThreadName, db: Database) throws -> [(String, String)] {
+    /// Participants the intent names, with an address and e-mail on, except whoever caused
+    /// the entry.
+    private func emailRecipients(of entry: LogEntry, intent: NotificationIntent, db: Database) throws -> [Participant] {
         let authorId = entry.actor["id"]?.stringValue
         return try db.fetch(
-            "SELECT id, role, email FROM participants WHERE case_id = ? AND email IS NOT NULL AND role IN ('family', 'patient')",
-            [entry.caseId], as: { row in (row[0] as String, row[1] as String, row[2] as String) }
+            "SELECT \(Columns.participant) FROM participants WHERE case_id = ? AND email IS NOT NULL AND email_enabled = 1 ORDER BY id",
+            [entry.caseId], as: SQLiteStore.participantValue
         )
-        .filter { id, role, _ in id != authorId && Role(rawValue: role).map { policy.canAccess($0, thread: thread) } == true }
-        .map { id, _, email in (id, email) }
+        .filter { participant in
+            guard participant.id != authorId, intent.roles.contains(participant.role) else { return false }
+            guard let threads = intent.threads else { return true }
+            return threads.contains { policy.canAccess(participant.role, thread: $0) }
+        }
     }
 }

@@ -7,11 +7,12 @@ import GRDB
 /// comparison per column, which dominated the read path under load.
 enum Columns {
     static let `case` = "id, mrn, patient, payer, status, created_at, closed_at"
-    static let participant = "id, case_id, role, name, email, locale, created_at"
+    static let participant = "id, case_id, role, name, email, locale, created_at, email_enabled, quiet_hours"
     static let message = """
         id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to, relayed_from, relay_note, \
-        priority, requires_ack, acks, created_at, edited_at, redacted, rendered
+        priority, requires_ack, acks, created_at, edited_at, redacted, rendered, authorization
         """
+    static let milestone = "id, case_id, seq, title, kind, due_at, audience, reminders, status, completed_at, created_at"
     static let logEntry = "case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash"
     static let endpoint = """
         id, url, description, events, roles, enabled, include_text, disabled_reason, created_at, previous_secret_until_ms, \
@@ -19,7 +20,7 @@ enum Columns {
         """
     static let delivery = """
         id, event_id, event_type, case_id, event_seq, thread, channel, target, endpoint_id, participant_id, status, attempts, \
-        next_attempt_ms, created_at, attempt_count, schedule_base
+        next_attempt_ms, created_at, attempt_count, schedule_base, routed_by
         """
 }
 
@@ -49,7 +50,9 @@ extension SQLiteStore {
     static func participantValue(_ row: Row) throws -> Participant {
         Participant(
             id: row[0], caseId: row[1], role: try decode(Role.self, row, 2, "participants"), name: row[3], email: row[4], locale: row[5],
-            createdAt: row[6])
+            createdAt: row[6],
+            preferences: Preferences(
+                emailEnabled: row[7], quietHours: (row[8] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(QuietHours.init(json:))))
     }
 
     /// Reads a row selected with ``Columns/message``.
@@ -67,7 +70,23 @@ extension SQLiteStore {
             author: Actor(id: row[4], role: row[5], name: row[6]), kind: try decode(Message.Kind.self, row, 7, "messages"), body: row[8],
             data: .canonical(row[9]), replyTo: row[10], relayedFrom: row[11], relayNote: row[12],
             priority: try decode(Message.Priority.self, row, 13, "messages"), requiresAck: row[14], acks: acks, createdAt: row[16],
-            editedAt: row[17], redacted: row[18])
+            editedAt: row[17], redacted: row[18], authorization: (row[20] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(AuthorizationState.init(json:)))
+    }
+
+    /// Reads a row selected with ``Columns/milestone``.
+    static func milestoneValue(_ row: Row) throws -> Milestone {
+        let audience = try stringArray(row[6], "milestones.audience").map { raw in
+            guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "milestones: unknown thread '\(raw)'") }
+            return thread
+        }
+        let reminders = try stringArray(row[7], "milestones.reminders").map { raw in
+            guard let duration = ISODuration(raw) else { throw CorruptRow(description: "milestones: bad reminder '\(raw)'") }
+            return duration
+        }
+        return Milestone(
+            id: row[0], caseId: row[1], title: row[3], kind: try decode(Milestone.Kind.self, row, 4, "milestones"), dueAt: row[5],
+            audience: audience, reminders: reminders, status: try decode(Milestone.Status.self, row, 8, "milestones"),
+            completedAt: row[9], createdAt: row[10], seq: row[2])
     }
 
     /// Reads a row selected as `seq, rendered`.
@@ -114,7 +133,7 @@ extension SQLiteStore {
             id: row[0], eventId: row[1], eventType: row[2], caseId: row[3], eventSeq: row[4], thread: thread,
             channel: try decode(Delivery.Channel.self, row, 6, "deliveries"), target: row[7], endpointId: row[8], participantId: row[9],
             status: try decode(Delivery.Status.self, row, 10, "deliveries"), attempts: try attempts(row[11]),
-            nextAttemptAt: nextMillis.map { Timestamp.format(millis: UInt64($0)) }, createdAt: row[13])
+            nextAttemptAt: nextMillis.map { Timestamp.format(millis: UInt64($0)) }, createdAt: row[13], reason: row[16])
     }
 
     static func stringArray(_ text: String, _ column: String) throws -> [String] {

@@ -191,10 +191,13 @@ extension SQLiteStore {
             var secrets: [String] = [row[10]]
             if let previous = row[11] as String?, let until = row[9] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
             // Judged again now: an endpoint whose roles or events changed since the row was
-            // queued must not receive what it no longer subscribes to.
-            endpoint = EndpointTarget(
-                url: current.url, secrets: secrets, includeText: current.includeText,
-                subscribed: current.subscribes(to: event.type, thread: event.thread, policy: outbox.policy))
+            // queued must not receive what it no longer subscribes to. A routing rule chose
+            // its endpoints by role: for those only the roles count.
+            let subscribed =
+                delivery.reason == nil
+                ? current.subscribes(to: event.type, audience: event.audience, policy: outbox.policy)
+                : current.mayHear(audience: event.audience, policy: outbox.policy)
+            endpoint = EndpointTarget(url: current.url, secrets: secrets, includeText: current.includeText, subscribed: subscribed)
         }
         let recipient = try delivery.participantId.flatMap { id in
             try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(Self.participantValue)

@@ -20,9 +20,14 @@ extension SQLiteStore {
                 }
                 parentSeq = parent.seq
             }
+            let rules = self.coordination.routing.filter { $0.matches(thread: thread, kind: new.kind, priority: new.priority) }
+            var new = new
+            if rules.contains(where: \.requireAck) { new.requiresAck = true }
+            let request = try new.kind == .authorizationDecision ? Self.authorizationRequest(for: new.data, caseId: caseId, db: db) : nil
             let message = try Self.insertMessage(
                 new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
                 relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
+            try self.followUp(message, rules: rules, decides: request, nowMillis: nowMillis, log: &log, db: db)
             if let idempotency {
                 try db.run(
                     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)",
@@ -90,21 +95,12 @@ extension SQLiteStore {
             let source = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !source.redacted else { throw CaseHubError.conflict("the message has been redacted") }
             guard source.thread != thread else { throw CaseHubError.invalidRequest(field: "to", "the message is already in that thread") }
-            let now = Timestamp.now()
-            let copyId = Identifier.make()
-            let relayed = try log.append(
-                LogDraft(
-                    type: .messageRelayed, thread: source.thread, parentSeq: source.seq, actor: actor,
-                    data: ["message_id": .string(source.id), "to": .string(thread.rawValue), "relayed_message_id": .string(copyId)],
-                    content: note.map { ["note": .string($0)] }),
-                at: now)
-            let copy = NewMessage(
-                body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority,
-                requiresAck: source.requiresAck)
-            let message = try Self.insertMessage(
-                copy, id: copyId, caseId: caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
-                relayNote: note, at: now, log: &log, db: db)
-            return message
+            let nowMillis = Timestamp.nowMillis()
+            let copy = try Self.relay(source, to: thread, note: note, by: actor, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
+            // A person's relay is a post into the target thread: the rules apply to it there.
+            let rules = self.coordination.routing.filter { $0.matches(thread: thread, kind: copy.kind, priority: copy.priority) }
+            try self.followUp(copy, rules: rules, decides: nil, nowMillis: nowMillis, log: &log, db: db)
+            return try Self.requireMessage(caseId: caseId, id: copy.id, db: db)
         }
     }
 
@@ -119,6 +115,8 @@ extension SQLiteStore {
                 at: now)
             message.acks.append(Message.Ack(by: actor.id, at: now))
             try Self.saveChanges(to: message, db: db)
+            // Closed loop: the first acknowledgement stops the escalations.
+            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [message.id, FiringPurpose.ackEscalation.rawValue])
             return message
         }
     }
@@ -160,6 +158,32 @@ extension SQLiteStore {
         return redacted
     }
 
+    /// Copies `source` into `thread`: a `message.relayed` entry under the source, then the copy
+    /// (with `relayed_from`) under that entry. `detail` adds to the relayed entry's data.
+    static func relay(
+        _ source: Message, to thread: ThreadName, note: String?, by actor: Actor, detail: [String: JSONValue] = [:], at: String,
+        log: inout LogAppender, db: Database
+    ) throws -> Message {
+        let copyId = Identifier.make()
+        var data: [String: JSONValue] = ["message_id": .string(source.id), "to": .string(thread.rawValue), "relayed_message_id": .string(copyId)]
+        data.merge(detail) { first, _ in first }
+        let relayed = try log.append(
+            LogDraft(
+                type: .messageRelayed, thread: source.thread, parentSeq: source.seq, actor: actor, data: data,
+                content: note.map { ["note": .string($0)] }),
+            at: at)
+        let copy = NewMessage(
+            body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority, requiresAck: source.requiresAck)
+        var message = try insertMessage(
+            copy, id: copyId, caseId: source.caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
+            relayNote: note, at: at, log: &log, db: db)
+        if let state = source.authorization, message.authorization != state {
+            message.authorization = state
+            try saveChanges(to: message, db: db)
+        }
+        return message
+    }
+
     /// Appends the `message.posted` entry and stores the message with that entry's `seq`.
     static func insertMessage(
         _ new: NewMessage, id: String, caseId: String, thread: ThreadName, author: Actor, parentSeq: Int?, relayedFrom: String?,
@@ -177,17 +201,18 @@ extension SQLiteStore {
         let message = Message(
             id: id, caseId: caseId, thread: thread, seq: entry.seq, author: author, kind: new.kind, body: new.body, data: new.data,
             replyTo: new.replyTo, relayedFrom: relayedFrom, relayNote: relayNote, priority: new.priority, requiresAck: new.requiresAck,
-            acks: [], createdAt: at, editedAt: nil, redacted: false)
+            acks: [], createdAt: at, editedAt: nil, redacted: false,
+            authorization: new.kind == .authorizationRequest ? .requested : nil)
         try db.run(
             """
             INSERT INTO messages (id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to,
-                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted, rendered)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0, ?)
+                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted, rendered, authorization)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0, ?, ?)
             """,
             [
                 id, caseId, thread.rawValue, entry.seq, author.id, author.role, author.name, new.kind.rawValue, new.body,
                 new.data.canonicalString, new.replyTo, relayedFrom, relayNote, new.priority.rawValue, new.requiresAck, at,
-                message.json.canonicalString,
+                message.json.canonicalString, message.authorization?.json.canonicalString,
             ])
         return message
     }
@@ -196,10 +221,13 @@ extension SQLiteStore {
     /// together, so the two never disagree.
     static func saveChanges(to message: Message, db: Database) throws {
         try db.run(
-            "UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ? WHERE id = ?",
+            """
+            UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ?, authorization = ?
+            WHERE id = ?
+            """,
             [
                 message.body, message.data.canonicalString, message.relayNote, acksJSON(message.acks), message.editedAt, message.redacted,
-                message.json.canonicalString, message.id,
+                message.json.canonicalString, message.authorization?.json.canonicalString, message.id,
             ])
     }
 

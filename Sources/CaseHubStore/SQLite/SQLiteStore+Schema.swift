@@ -137,6 +137,42 @@ extension SQLiteStore {
                     CREATE INDEX deliveries_by_status ON deliveries(status, id);
                     """)
         }
+        migrator.registerMigration("v3-care-plan-coordination") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE milestones (
+                        id TEXT PRIMARY KEY,
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        seq INTEGER NOT NULL,        -- its milestone.created entry
+                        title TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        due_at TEXT NOT NULL,
+                        due_ms INTEGER NOT NULL,
+                        audience TEXT NOT NULL,      -- JSON array of threads
+                        reminders TEXT NOT NULL,     -- JSON array of ISO 8601 durations
+                        status TEXT NOT NULL,
+                        completed_at TEXT,
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE INDEX milestones_by_case ON milestones(case_id, due_ms, id);
+                    -- What the scheduler must do and when; a row is deleted in the transaction
+                    -- that acts on it, so each firing happens exactly once.
+                    CREATE TABLE firings (
+                        id TEXT PRIMARY KEY,
+                        case_id TEXT NOT NULL REFERENCES cases(id),
+                        subject_id TEXT NOT NULL,    -- the milestone or message it concerns
+                        purpose TEXT NOT NULL,       -- milestone.reminder | milestone.due | milestone.overdue | ack.escalation | authorization.escalation
+                        detail TEXT,                 -- the reminder's duration, the escalation's round
+                        fire_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX firings_due ON firings(fire_at_ms, id);
+                    CREATE INDEX firings_by_subject ON firings(subject_id);
+                    ALTER TABLE participants ADD COLUMN email_enabled INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE participants ADD COLUMN quiet_hours TEXT;   -- canonical JSON {start, end, time_zone}, or NULL
+                    ALTER TABLE messages ADD COLUMN authorization TEXT;     -- an authorization request's state, canonical JSON
+                    ALTER TABLE deliveries ADD COLUMN routed_by TEXT;       -- the rule or reason that chose the recipient; NULL: a subscription
+                    """)
+        }
         return migrator
     }()
 }

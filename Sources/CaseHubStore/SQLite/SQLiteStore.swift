@@ -19,6 +19,10 @@ public final class SQLiteStore: Store {
     let outbox: Outbox
     /// Rung after a commit that queued deliveries, so the worker need not poll.
     let outboxBell = Doorbell()
+    /// Rung after a commit that planned firings, so the scheduler looks again.
+    let firingsBell = Doorbell()
+    /// Routing rules and the timings of reminders and escalations.
+    let coordination: CoordinationSettings
     public let caseChanges = CaseFeed()
 
     /// Opens the database file at `path`, creating it when missing.
@@ -27,7 +31,10 @@ public final class SQLiteStore: Store {
     ///   changing it: the file must exist, and nothing is created or migrated.
     /// - Parameter policy: the thread access table; it decides which webhook endpoints and
     ///   which participants hear of an event.
-    public init(path: String, logger: Logger, readOnly: Bool = false, policy: AccessPolicy = .default) throws {
+    /// - Parameter coordination: routing rules and the timings of reminders and escalations.
+    public init(
+        path: String, logger: Logger, readOnly: Bool = false, policy: AccessPolicy = .default, coordination: CoordinationSettings = .default
+    ) throws {
         if readOnly {
             guard FileManager.default.fileExists(atPath: path) else { throw MissingDatabase(path: path) }
         } else {
@@ -44,7 +51,8 @@ public final class SQLiteStore: Store {
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(pool: pool)
         self.reader = GroupReader(pool: pool)
-        self.outbox = Outbox(policy: policy)
+        self.outbox = Outbox(policy: policy, escalationChannels: coordination.escalationChannels)
+        self.coordination = coordination
         logger.info("opened SQLite store", metadata: ["path": "\(path)", "read_only": "\(readOnly)"])
     }
 
@@ -67,15 +75,16 @@ public final class SQLiteStore: Store {
     func changeCase<T: Sendable>(
         _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, Database) throws -> T
     ) async throws -> T {
-        let (result, queued, grew) = try await write { db in
+        let (result, queued, planned, grew) = try await write { db in
             var log = try LogAppender(caseId: caseId, db: db)
             if requireOpen { try log.requireOpen() }
             let result = try body(&log, db)
             let queued = try self.outbox.enqueue(for: log.appended, log: &log, db: db)
             try log.finish()
-            return (result, queued, !log.appended.isEmpty)
+            return (result, queued, log.plannedFirings, !log.appended.isEmpty)
         }
         if queued { outboxBell.ring() }
+        if planned { firingsBell.ring() }
         if grew { caseChanges.publish(caseId: caseId) }
         return result
     }

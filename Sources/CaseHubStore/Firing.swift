@@ -1,0 +1,35 @@
+import CaseHubCore
+
+/// A planned firing whose time has come, with what acting on it needs.
+public struct DueFiring: Sendable {
+    public var id: String
+    public var caseId: String
+    public var purpose: FiringPurpose
+    /// The reminder's duration (`PT24H`) or the escalation's round.
+    public var detail: String?
+    public var atMillis: UInt64
+    /// The milestone or message it concerns.
+    public var subjectId: String
+    /// For milestone firings.
+    public var milestone: Milestone?
+    /// For escalations: the message that waits for an ack or a decision.
+    public var message: Message?
+    /// The language to write the hub's messages in, per audience thread: the locale its
+    /// readers share (the case manager aside), `id` when they differ or there are none.
+    public var threadLocales: [ThreadName: String]
+
+    public init(
+        id: String, caseId: String, purpose: FiringPurpose, detail: String?, atMillis: UInt64, subjectId: String, milestone: Milestone?, message: Message?,
+        threadLocales: [ThreadName: String]
+    ) {
+        self.id = id
+        self.caseId = caseId
+        self.purpose = purpose
+        self.detail = detail
+        self.atMillis = atMillis
+        self.subjectId = subjectId
+        self.milestone = milestone
+        self.message = message
+        self.threadLocales = threadLocales
+    }
+}

@@ -1,0 +1,117 @@
+import CaseHubCore
+import GRDB
+
+/// What a message a person posts sets in motion, in the transaction that stores it: the
+/// routing rules of the configuration, the closed loop of `requires_ack`, and the state of
+/// payer authorizations.
+extension SQLiteStore {
+    /// Runs after a person's message (or a person's relay of one) is stored.
+    ///
+    /// - Parameter decides: for an `authorization_decision`, the request it answers (the
+    ///   original, never a relayed copy).
+    func followUp(
+        _ message: Message, rules: [RoutingRule], decides request: Message?, nowMillis: UInt64, log: inout LogAppender, db: Database
+    ) throws {
+        if message.requiresAck, coordination.ackEscalationLimit > 0 {
+            try Self.plan(
+                [PlannedFiring(purpose: .ackEscalation, detail: "1", atMillis: nowMillis + coordination.ackTimeoutMillis)],
+                subjectId: message.id, caseId: message.caseId, log: &log, db: db)
+        }
+        if message.kind == .authorizationRequest, message.relayedFrom == nil, let due = StructuredData.authorizationDueMillis(message.data) {
+            try Self.plan(
+                [PlannedFiring(purpose: .authorizationEscalation, detail: nil, atMillis: due)], subjectId: message.id,
+                caseId: message.caseId, log: &log, db: db)
+        }
+        if let request {
+            try Self.decide(request, by: message, log: &log, db: db)
+        }
+        var copies: [ThreadName: Message] = [:]
+        for rule in rules {
+            try route(message, by: rule, copies: &copies, log: &log, db: db)
+        }
+    }
+
+    /// Applies one rule: relays, then a `message.routed` entry naming what it changed, then
+    /// its notifications, each to recipients in a thread their role may read.
+    ///
+    /// - Parameter copies: relays made for this message so far, so two rules relaying to one
+    ///   thread make one copy.
+    private func route(
+        _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: Database
+    ) throws {
+        for target in rule.relayTo where target != message.thread && copies[target] == nil {
+            copies[target] = try Self.relay(
+                message, to: target, note: nil, by: .hub, detail: ["rule": .string(rule.name), "on_behalf_of": "case_manager"],
+                at: Timestamp.now(), log: &log, db: db)
+        }
+        // Where each thread's readers hear of the message: the original, else the copy.
+        let reachable: [Message] = [message] + rule.relayTo.compactMap { copies[$0] }
+        // What the rule changed in the case is logged here; its notifications are logged by
+        // their `notification.queued` entries, each delivery naming the rule as its reason.
+        if rule.requireAck || !rule.relayTo.isEmpty {
+            try log.append(
+                LogDraft(
+                    type: .messageRouted, thread: message.thread, parentSeq: message.seq, actor: .hub,
+                    data: [
+                        "rule": .string(rule.name), "message_id": .string(message.id), "requires_ack": .bool(rule.requireAck),
+                        "relayed": .array(
+                            rule.relayTo.compactMap { copies[$0] }.map {
+                                .members(["message_id": .string($0.id), "thread": .string($0.thread.rawValue)])
+                            }),
+                    ]),
+                at: Timestamp.now())
+        }
+        for notification in rule.notify {
+            var unplaced = notification.roles
+            for copy in reachable where !unplaced.isEmpty {
+                let readers = unplaced.filter { outbox.policy.canAccess($0, thread: copy.thread) }
+                guard !readers.isEmpty else { continue }
+                unplaced.subtract(readers)
+                log.notifications.append(
+                    NotificationIntent(
+                        entrySeq: copy.seq, channel: notification.channel, roles: readers, threads: [copy.thread],
+                        urgent: message.priority == .urgent, reason: rule.name))
+            }
+        }
+    }
+
+    // MARK: - Authorizations
+
+    /// The authorization request a decision names in `data.request_id`: the request itself or
+    /// a relayed copy of it (the payer sees the copy in its thread).
+    static func authorizationRequest(for data: JSONValue, caseId: String, db: Database) throws -> Message {
+        let notARequest = CaseHubError.invalidRequest(field: "data.request_id", "names no authorization request in this case")
+        guard let id = data["request_id"]?.stringValue, var request = try loadMessage(caseId: caseId, id: id, db: db) else { throw notARequest }
+        if let original = request.relayedFrom, let source = try loadMessage(caseId: caseId, id: original, db: db) { request = source }
+        guard request.kind == .authorizationRequest, !request.redacted else { throw notARequest }
+        return request
+    }
+
+    /// Sets the request's state (and its copies') from a decision, logs the change under the
+    /// request, and ends the wait for a decision once it is final.
+    private static func decide(_ request: Message, by decision: Message, log: inout LogAppender, db: Database) throws {
+        guard let raw = decision.data["decision"]?.stringValue, let status = AuthorizationState.Status(rawValue: raw) else { return }
+        var state = request.authorization ?? .requested
+        let previous = state.status
+        state.status = status
+        state.decisionId = decision.id
+        state.decidedAt = decision.createdAt
+        let copies = try db.fetch(
+            "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ?", [request.caseId, request.id], as: messageValue)
+        for var message in [request] + copies {
+            message.authorization = state
+            try saveChanges(to: message, db: db)
+        }
+        try log.append(
+            LogDraft(
+                type: .authorizationDecided, thread: request.thread, parentSeq: request.seq, actor: decision.author,
+                data: [
+                    "request_id": .string(request.id), "decision_id": .string(decision.id), "from": .string(previous.rawValue),
+                    "to": .string(status.rawValue),
+                ]),
+            at: decision.createdAt)
+        if status.isFinal {
+            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [request.id, FiringPurpose.authorizationEscalation.rawValue])
+        }
+    }
+}
