@@ -34,6 +34,65 @@ import Testing
         #expect(!configuration.webhookAllowPrivate && configuration.publicURL == "http://127.0.0.1:8080")
         #expect(configuration.retrySchedule == RetrySchedule.default)
         #expect(configuration.access == AccessPolicy.default)
+        #expect(configuration.coordination == CoordinationSettings.default, "the file writes out the shipped routing rules and timings")
+        #expect(configuration.timeZone == "Asia/Jakarta")
+    }
+
+    @Test("routing rules, timings and channels are read from the file and the environment")
+    func coordinationKeys() throws {
+        let yaml = """
+            ack_timeout: 10m
+            ack_escalation_interval: 5m
+            ack_escalation_limit: 2
+            milestone_overdue_grace: 2h
+            escalation_channels: [email]
+            time_zone: Asia/Makassar
+            routing:
+              - name: urgent_family_to_ppa
+                when: {thread: family, priority: [urgent]}
+                relay_to: [ppa]
+                notify:
+                  - {channel: webhook, roles: [ppa, case_manager]}
+            """
+        try withFile(yaml) { path in
+            let configuration = try HubConfiguration.load(file: path, environment: ["CASEHUB_ACK_ESCALATION_LIMIT": "4"])
+            let coordination = configuration.coordination
+            #expect(coordination.ackTimeoutMillis == 600_000 && coordination.ackEscalationIntervalMillis == 300_000)
+            #expect(coordination.ackEscalationLimit == 4, "the environment wins over the file")
+            #expect(coordination.overdueGraceMillis == 7_200_000 && coordination.escalationChannels == [.email])
+            #expect(configuration.timeZone == "Asia/Makassar")
+            #expect(
+                coordination.routing == [
+                    RoutingRule(
+                        name: "urgent_family_to_ppa", threads: [.family], priorities: [.urgent], relayTo: [.ppa],
+                        notify: [RoutingRule.Notification(channel: .webhook, roles: [.ppa, .caseManager])])
+                ])
+        }
+        let fromEnvironment = try HubConfiguration.load(
+            file: nil, environment: ["CASEHUB_ROUTING": #"[{"name": "only", "when": {"kind": ["handoff"]}, "require_ack": true}]"#])
+        #expect(fromEnvironment.coordination.routing == [RoutingRule(name: "only", kinds: [.handoff], requireAck: true)])
+    }
+
+    @Test("a routing mistake stops start-up with one line naming the rule, the key and the word", arguments: [
+        ("routing:\n  - name: x\n    when: {kind: [handof]}\n", "routing[0].when.kind", "handof"),
+        ("routing:\n  - name: x\n    when: {thread: [nurses]}\n", "routing[0].when.thread", "nurses"),
+        ("routing:\n  - name: x\n    relay_to: [ppa]\n  - name: y\n    notify: [{channel: sms, roles: [ppa]}]\n", "routing[1].notify[0].channel", "sms"),
+        ("routing:\n  - name: x\n    notify: [{channel: email, roles: [doctor]}]\n", "routing[0].notify[0].roles", "doctor"),
+        ("routing:\n  - name: x\n    relay: [ppa]\n", "routing[0].relay", "unknown key"),
+        ("routing:\n  - name: x\n    when: {kind: [milestone]}\n", "routing[0].when.kind", "milestone"),
+        ("routing:\n  - name: x\n  - name: x\n", "routing[1].name", "two rules"),
+        ("routing:\n  - when: {kind: [text]}\n", "routing[0].name", "required"),
+        ("ack_timeout: soon\n", "ack_timeout", "soon"),
+        ("escalation_channels: [pager]\n", "escalation_channels", "pager"),
+        ("time_zone: Mars/Olympus\n", "time_zone", "Mars/Olympus"),
+    ])
+    func routingMistakes(yaml: String, key: String, word: String) throws {
+        try withFile(yaml) { path in
+            let problem = try #require(error { try HubConfiguration.load(file: path, environment: [:]) })
+            #expect(problem.key == key, "\(problem)")
+            #expect(problem.description.contains(word), "\(problem)")
+            #expect(!problem.description.contains("\n"))
+        }
     }
 
     @Test func environmentOverridesTheFile() throws {

@@ -9,6 +9,9 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// A year: a reminder further ahead than that is a typo, and the arithmetic stays bounded.
+    static let maximumSeconds: UInt64 = 366 * 86_400
+
     /// Nil when `text` is not such a duration, or is longer than a year.
     public init?(_ text: String) {
         var rest = Substring(text)
@@ -39,9 +42,8 @@ public struct ISODuration: Sendable, Equatable, CustomStringConvertible {
             default: return nil
             }
             let (part, overflow) = amount.multipliedReportingOverflow(by: unit)
-            guard !overflow else { return nil }
+            guard !overflow, part <= Self.maximumSeconds - seconds else { return nil }
             seconds += part
-            guard seconds <= 366 * 86_400 else { return nil }
             number = ""
             sawUnit = true
         }

@@ -47,25 +47,27 @@ public struct QuietHours: Sendable, Equatable {
         .members(["end": .string(Self.text(endMinute)), "start": .string(Self.text(startMinute)), "time_zone": .string(timeZone)])
     }
 
-    /// When the quiet hours around `millis` end, or nil when `millis` is outside them.
+    /// When the quiet hours around `millis` end, or nil when `millis` is outside them. Local
+    /// times are read in the zone's calendar, so a night across a daylight-saving change ends
+    /// at the right hour.
     public func endOfQuiet(atMillis millis: UInt64) -> UInt64? {
-        let zone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 7 * 3600)!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: 7 * 3600)!
         let date = Date(timeIntervalSince1970: Double(millis) / 1000)
-        let offsetMillis = Int64(zone.secondsFromGMT(for: date)) * 1000
-        let localMillis = Int64(millis) + offsetMillis
-        let dayMillis: Int64 = 86_400_000
-        let intoDay = ((localMillis % dayMillis) + dayMillis) % dayMillis
-        let minute = Int(intoDay / 60_000)
+        let local = calendar.dateComponents([.hour, .minute], from: date)
+        let minute = (local.hour ?? 0) * 60 + (local.minute ?? 0)
         let quiet = startMinute < endMinute ? (startMinute..<endMinute).contains(minute) : (minute >= startMinute || minute < endMinute)
-        guard quiet else { return nil }
-        var untilEnd = Int64(endMinute) * 60_000 - intoDay
-        if untilEnd <= 0 { untilEnd += dayMillis }
-        return millis + UInt64(untilEnd)
+        guard quiet,
+            let end = calendar.nextDate(
+                after: date, matching: DateComponents(hour: endMinute / 60, minute: endMinute % 60, second: 0), matchingPolicy: .nextTime)
+        else { return nil }
+        return UInt64((end.timeIntervalSince1970 * 1000).rounded())
     }
 
     static func minute(of text: String) -> Int? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let hour = Int(parts[0]), let minute = Int(parts[1]),
             (0..<24).contains(hour), (0..<60).contains(minute)
         else { return nil }
         return hour * 60 + minute
