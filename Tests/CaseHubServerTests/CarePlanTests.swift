@@ -189,6 +189,7 @@ import Testing
     func changes() async throws {
         try await withCoordinatedHub { hub in
             let caseId = try #require(try await hub.hub.createCase()["id"] as? String)
+            let (familyEndpoint, _) = try await hub.hub.createWebhookEndpoint(url: "https://family.example/hook", roles: ["family"])
             let due = Timestamp.nowMillis() + hour
             let milestone = try await hub.hub.createMilestone(caseId: caseId, dueAt: rfc3339(due))
             let uri = "/v1/cases/\(caseId)/milestones/\(milestone["id"]!)"
@@ -223,6 +224,10 @@ import Testing
                     "milestone.created", "milestone.due", "milestone.rescheduled", "milestone.due", "milestone.done", "milestone.created",
                     "milestone.cancelled",
                 ])
+            // Webhooks: each due notice and the done; a cancellation is not an event.
+            let sent = deliveries(try await hub.hub.deliveries("limit=200").deliveries, endpoint: familyEndpoint)
+                .compactMap { $0["event_type"] as? String }.filter { $0.hasPrefix("milestone.") }
+            #expect(sent.sorted() == ["milestone.done", "milestone.due", "milestone.due"])
         }
     }
 
