@@ -10,16 +10,14 @@ public struct DueFiring: Sendable {
     public var atMillis: UInt64
     /// The milestone or message it concerns.
     public var subjectId: String
-    /// For milestone firings.
+    /// For milestone notices.
     public var milestone: Milestone?
-    /// For escalations: the message that waits for an ack or a decision.
-    public var message: Message?
     /// The language to write the hub's messages in, per audience thread: the locale its
     /// readers share (the case manager aside), `id` when they differ or there are none.
     public var threadLocales: [ThreadName: String]
 
     public init(
-        id: String, caseId: String, purpose: FiringPurpose, detail: String?, atMillis: UInt64, subjectId: String, milestone: Milestone?, message: Message?,
+        id: String, caseId: String, purpose: FiringPurpose, detail: String?, atMillis: UInt64, subjectId: String, milestone: Milestone?,
         threadLocales: [ThreadName: String]
     ) {
         self.id = id
@@ -29,7 +27,6 @@ public struct DueFiring: Sendable {
         self.atMillis = atMillis
         self.subjectId = subjectId
         self.milestone = milestone
-        self.message = message
         self.threadLocales = threadLocales
     }
 }

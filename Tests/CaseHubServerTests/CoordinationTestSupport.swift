@@ -46,7 +46,7 @@ struct CoordinatedHub: Sendable {
     @discardableResult
     func fire(at millis: UInt64) async -> Int {
         clock.set(millis)
-        return await scheduler.fireDue()
+        return await scheduler.fireDue().fired
     }
 }
 

@@ -235,9 +235,12 @@ import Testing
             let due = Timestamp.nowMillis() + 4 * hour
             let waiting = try await scene.post(hub, thread: "ppa", token: scene.ppa.token, fields: Self.authorizationRequest(dueAt: rfc3339(due)))
             let answered = try await scene.post(hub, thread: "ppa", token: scene.ppa.token, fields: Self.authorizationRequest(dueAt: rfc3339(due)))
+            let answeredId = try #require(answered["id"] as? String)
+            let payerThread = try await hub.messages(caseId: scene.caseId, thread: "payer")
+            let answeredCopyId = try #require(payerThread.first { $0["relayed_from"] as? String == answeredId }?["id"] as? String)
             _ = try await scene.post(
                 hub, thread: "payer", token: scene.payer.token,
-                fields: #""kind": "authorization_decision", "data": {"request_id": "\#(answered["id"]!)", "decision": "denied"}"#)
+                fields: #""kind": "authorization_decision", "data": {"request_id": "\#(answeredCopyId)", "decision": "denied"}"#)
 
             #expect(await coordinated.fire(at: due - 1) == 0)
             #expect(await coordinated.fire(at: due) == 1)
@@ -248,6 +251,72 @@ import Testing
             let request = try #require(try await hub.messages(caseId: scene.caseId, thread: "ppa").first { $0["id"] as? String == waiting["id"] as? String })
             let state = try #require(request["authorization"] as? JSONObject)
             #expect(state["status"] as? String == "requested" && isUTCTimestamp(state["escalated_at"]))
+        }
+    }
+
+    @Test("only the payer, the case manager or an admin decides, on a request they can see, once it is final no more")
+    func whoDecides() async throws {
+        try await withHub { hub in
+            let scene = try await Scene(hub)
+            let request = try await scene.post(hub, thread: "ppa", token: scene.ppa.token, fields: Self.authorizationRequest())
+            let copy = try #require(try await hub.messages(caseId: scene.caseId, thread: "payer").first)
+            func decide(_ token: String, thread: String, requestId: Any?, _ decision: String) async throws -> Reply {
+                try await hub.post(
+                    "/v1/cases/\(scene.caseId)/threads/\(thread)/messages", token: token,
+                    json: #"{"kind": "authorization_decision", "data": {"request_id": "\#(requestId ?? "")", "decision": "\#(decision)"}}"#)
+            }
+            expectError(try await decide(scene.ppa.token, thread: "ppa", requestId: request["id"], "approved"), .forbidden, "forbidden")
+            expectError(
+                try await decide(scene.payer.token, thread: "payer", requestId: request["id"], "approved"), .badRequest, "invalid_request",
+                naming: "data.request_id")
+            #expect(try await decide(scene.payer.token, thread: "payer", requestId: copy["id"], "more_info").status == .created)
+            #expect(try await decide(scene.payer.token, thread: "payer", requestId: copy["id"], "denied").status == .created)
+            expectError(try await decide(scene.manager.token, thread: "ppa", requestId: request["id"], "approved"), .conflict, "conflict")
+            let state = try #require(try await hub.messages(caseId: scene.caseId, thread: "ppa").first?["authorization"] as? JSONObject)
+            #expect(state["status"] as? String == "denied")
+        }
+    }
+
+    @Test("one closed loop per message and its copies: an ack on a copy closes it, the author's own ack does not")
+    func closedLoopAcrossCopies() async throws {
+        try await withCoordinatedHub { coordinated in
+            let hub = coordinated.hub
+            let scene = try await Scene(hub)
+            let posted = Timestamp.nowMillis()
+            let handoff = try await scene.post(hub, thread: "ppa", token: scene.manager.token, fields: Self.handoff)
+            // The case manager relays it to the family thread: the copy joins the same loop.
+            let relay = try await hub.post(
+                "/v1/cases/\(scene.caseId)/messages/\(handoff["id"]!)/relay", token: scene.manager.token, json: #"{"to": "family"}"#)
+            #expect(relay.status == .created)
+            let copy = try relay.json()
+            #expect(copy["requires_ack"] as? Bool == true)
+            // The author's own ack does not close the loop.
+            #expect(try await hub.post("/v1/cases/\(scene.caseId)/messages/\(handoff["id"]!)/ack", token: scene.manager.token, json: "{}").status == .ok)
+            #expect(await coordinated.fire(at: posted + 31 * minute) == 1, "one escalation for the message and its copy")
+            #expect(try await hub.post("/v1/cases/\(scene.caseId)/messages/\(copy["id"]!)/ack", token: scene.family.token, json: "{}").status == .ok)
+            #expect(await coordinated.fire(at: posted + 10 * 60 * minute) == 0, "the family's ack on the copy closed the loop")
+        }
+    }
+
+    @Test("a request relayed by hand to the patient thread is not sent to the payer a second time")
+    func oneCopyPerThread() async throws {
+        try await withHub { hub in
+            let scene = try await Scene(hub)
+            let request = try await scene.post(hub, thread: "ppa", token: scene.ppa.token, fields: Self.authorizationRequest())
+            let relay = try await hub.post(
+                "/v1/cases/\(scene.caseId)/messages/\(request["id"]!)/relay", token: scene.manager.token, json: #"{"to": "patient"}"#)
+            #expect(relay.status == .created)
+            #expect(try await hub.messages(caseId: scene.caseId, thread: "payer").count == 1)
+            // A decision on the payer's copy reaches the original and every copy.
+            let copy = try #require(try await hub.messages(caseId: scene.caseId, thread: "payer").first)
+            _ = try await scene.post(
+                hub, thread: "payer", token: scene.payer.token,
+                fields: #""kind": "authorization_decision", "data": {"request_id": "\#(copy["id"]!)", "decision": "approved"}"#)
+            for thread in ["ppa", "patient", "payer"] {
+                let requests = try await hub.messages(caseId: scene.caseId, thread: thread).filter { $0["kind"] as? String == "authorization_request" }
+                #expect(requests.allSatisfy { ($0["authorization"] as? JSONObject)?["status"] as? String == "approved" }, "\(thread)")
+                #expect(requests.count == 1, "\(thread)")
+            }
         }
     }
 }

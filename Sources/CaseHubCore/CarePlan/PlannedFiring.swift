@@ -9,6 +9,9 @@ public enum FiringPurpose: String, Sendable, CaseIterable {
     case ackEscalation = "ack.escalation"
     /// An authorization request still without a decision at its `due_at`.
     case authorizationEscalation = "authorization.escalation"
+
+    /// A milestone's reminder, due or overdue notice (the others are escalations).
+    public var isMilestoneNotice: Bool { self == .milestoneReminder || self == .milestoneDue || self == .milestoneOverdue }
 }
 
 /// One firing to plan.

@@ -101,8 +101,10 @@ public struct EndpointChange: Sendable {
 public enum WebhookEvents {
     /// Events of message changes: the delivery engine sends these now.
     public static let messageEvents: [LogEntryType] = [.messagePosted, .messageRelayed, .messageAcked, .messageEdited, .messageRedacted]
-    /// Care-plan events, sent once milestones are scheduled.
-    public static let milestoneEvents: [LogEntryType] = [.milestoneReminder, .milestoneDue, .milestoneOverdue, .milestoneDone]
+    /// Care-plan events: notices, and the milestone done, cancelled or moved.
+    public static let milestoneEvents: [LogEntryType] = [
+        .milestoneReminder, .milestoneDue, .milestoneOverdue, .milestoneDone, .milestoneCancelled, .milestoneRescheduled,
+    ]
     /// Escalations to the case manager: a message nobody acknowledged, an undecided authorization.
     public static let escalationEvents: [LogEntryType] = [.messageEscalated]
 

@@ -25,6 +25,8 @@ public struct EmailComposer: Sendable {
         guard let recipient = claimed.recipient, let address = recipient.email else {
             throw CompositionError("the recipient has no e-mail address")
         }
+        // Judged again when sending: an e-mail held for quiet hours may outlive the choice.
+        guard recipient.preferences.emailEnabled else { throw CompositionError("the recipient has turned e-mail off") }
         let locale = Participant.locales.contains(recipient.locale) ? recipient.locale : "id"
         var context: [String: Any] = [
             "recipient_name": recipient.name,

@@ -28,40 +28,63 @@ public final class FiringScheduler: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var backoff = Self.firstBackoff
             while !Task.isCancelled {
-                await self.fireDue()
-                await self.waitForNext()
+                if await !self.fireDue().failed {
+                    backoff = Self.firstBackoff
+                    await self.waitForNext()
+                } else {
+                    // The store failed: wait before trying again, longer each time (up to the
+                    // poll interval), rather than spin on a firing that keeps failing.
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, self.pollInterval)
+                }
             }
         }
         logger.info("firing scheduler stopped")
     }
 
-    /// Acts on every firing due at the clock's time, earliest first; returns how many it acted on.
+    static let firstBackoff: Duration = .seconds(1)
+
+    /// What one pass of ``fireDue()`` did.
+    public struct Pass: Sendable {
+        /// Firings acted on (lapsed ones, such as a reminder of a milestone already done, not counted).
+        public var fired = 0
+        /// The store failed: a failed firing stays planned and is tried on a later pass; the
+        /// others of its batch went ahead.
+        public var failed = false
+    }
+
+    /// Acts on every firing due at the clock's time, earliest first.
     @discardableResult
-    public func fireDue() async -> Int {
-        var fired = 0
-        while !Task.isCancelled {
-            let now = clock.nowMillis()
+    public func fireDue() async -> Pass {
+        var pass = Pass()
+        for _ in 0..<Self.maximumBatches {
             let due: [DueFiring]
             do {
-                due = try await store.dueFirings(nowMillis: now, limit: 100)
+                due = try await store.dueFirings(nowMillis: clock.nowMillis(), limit: Self.batchSize)
             } catch {
                 logger.error("could not read due firings: \(error)")
-                return fired
+                pass.failed = true
+                return pass
             }
             for firing in due {
                 do {
-                    if try await store.fire(firing, posts: texts.posts(for: firing), nowMillis: now) { fired += 1 }
+                    if try await store.fire(firing, posts: texts.posts(for: firing), nowMillis: clock.nowMillis()) { pass.fired += 1 }
                 } catch {
-                    // Left in place: tried again on the next pass.
-                    logger.error("could not act on a firing", metadata: ["firing": "\(firing.id)", "purpose": "\(firing.purpose.rawValue)", "error": "\(error)"])
-                    return fired
+                    pass.failed = true
+                    logger.error(
+                        "could not act on a firing", metadata: ["firing": "\(firing.id)", "purpose": "\(firing.purpose.rawValue)", "error": "\(error)"])
                 }
             }
-            if due.count < 100 { return fired }
+            if pass.failed || due.count < Self.batchSize { return pass }
         }
-        return fired
+        return pass
     }
+
+    static let batchSize = 100
+    /// Bounds one pass; what is still due is taken on the next.
+    static let maximumBatches = 1000
 
     /// Until the next firing is due, something new is planned, or the poll interval passes.
     private func waitForNext() async {

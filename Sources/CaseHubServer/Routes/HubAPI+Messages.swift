@@ -16,6 +16,9 @@ extension HubAPI {
                 return IdempotencyKey(tokenId: principal.tokenId, key: key)
             }
             let new = try Self.newMessage(from: await RequestBody.read(request, context: context))
+            if new.kind == .authorizationDecision {
+                try require([.payer, .caseManager, .admin], context, to: "decide authorization requests")
+            }
             switch try await store.postMessage(
                 new, caseId: caseId, thread: thread, by: principal.actor(in: caseId), idempotency: idempotency)
             {

@@ -15,18 +15,12 @@ extension SQLiteStore {
                 let caseId: String = row[1]
                 let subjectId: String = row[5]
                 guard let purpose = FiringPurpose(rawValue: row[2]) else { throw CorruptRow(description: "firings: unknown purpose") }
-                var milestone: Milestone?
-                var message: Message?
-                switch purpose {
-                case .milestoneReminder, .milestoneDue, .milestoneOverdue:
-                    milestone = try Self.loadMilestone(caseId: caseId, id: subjectId, db: db)
-                case .ackEscalation, .authorizationEscalation:
-                    message = try Self.loadMessage(caseId: caseId, id: subjectId, db: db)
-                }
+                // Escalations are read in the transaction that acts on them; a milestone's
+                // notice is written beforehand, so the milestone is read here.
+                let milestone = purpose.isMilestoneNotice ? try Self.loadMilestone(caseId: caseId, id: subjectId, db: db) : nil
                 return DueFiring(
                     id: row[0], caseId: caseId, purpose: purpose, detail: row[3], atMillis: UInt64(row[4] as Int64), subjectId: subjectId,
-                    milestone: milestone,
-                    message: message, threadLocales: try self.threadLocales(caseId: caseId, threads: milestone?.audience ?? [], db: db))
+                    milestone: milestone, threadLocales: try self.threadLocales(caseId: caseId, threads: milestone?.audience ?? [], db: db))
             }
         }
     }
@@ -48,12 +42,13 @@ extension SQLiteStore {
             guard db.changesCount == 1 else { return false }
             // A closed case is finished with: its remaining firings lapse.
             guard log.status == .open else { return false }
-            let at = Timestamp.format(millis: nowMillis)
+            // The entry's time never runs behind the entries already in the log.
+            let at = Timestamp.format(millis: max(nowMillis, Timestamp.nowMillis()))
             switch firing.purpose {
             case .milestoneReminder, .milestoneDue, .milestoneOverdue:
-                return try self.fireMilestone(firing, posts: posts, at: at, log: &log, db: db)
+                return try self.fireMilestone(firing, posts: posts, nowMillis: nowMillis, at: at, log: &log, db: db)
             case .ackEscalation:
-                return try self.escalateUnacknowledged(firing, nowMillis: nowMillis, log: &log, db: db)
+                return try self.escalateUnacknowledged(firing, nowMillis: nowMillis, at: at, log: &log, db: db)
             case .authorizationEscalation:
                 return try self.escalateUndecided(firing, at: at, log: &log, db: db)
             }
@@ -65,8 +60,13 @@ extension SQLiteStore {
     /// A reminder, due or overdue notice: the status moves on, an entry is logged, a
     /// `milestone` message is posted to each audience thread, the audience's family and patient
     /// participants are e-mailed, and when overdue the case manager too, at once.
-    private func fireMilestone(_ firing: DueFiring, posts: [ThreadName: String], at: String, log: inout LogAppender, db: Database) throws -> Bool {
+    /// A reminder that comes due only after the milestone itself (the hub was down) is
+    /// dropped: it would arrive after the fact, beside the due notice.
+    private func fireMilestone(
+        _ firing: DueFiring, posts: [ThreadName: String], nowMillis: UInt64, at: String, log: inout LogAppender, db: Database
+    ) throws -> Bool {
         guard var milestone = try Self.loadMilestone(caseId: firing.caseId, id: firing.subjectId, db: db) else { return false }
+        if firing.purpose == .milestoneReminder, nowMillis >= milestone.dueMillis { return false }
         var lifecycle = MilestoneLifecycle(status: milestone.status)
         let (event, type): (MilestoneLifecycle.Event, LogEntryType) =
             switch firing.purpose {
@@ -108,11 +108,12 @@ extension SQLiteStore {
     }
 
     /// A message still without an ack: tell the case manager, and plan the next round.
-    private func escalateUnacknowledged(_ firing: DueFiring, nowMillis: UInt64, log: inout LogAppender, db: Database) throws -> Bool {
-        guard let message = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), message.acks.isEmpty, !message.redacted
+    private func escalateUnacknowledged(_ firing: DueFiring, nowMillis: UInt64, at: String, log: inout LogAppender, db: Database) throws -> Bool {
+        guard let message = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), !message.redacted,
+            try !Self.acknowledged(Self.family(of: Self.original(of: message, db: db), db: db))
         else { return false }
         let round = firing.detail.flatMap(Int.init) ?? 1
-        try escalate(message, reason: "ack_timeout", round: round, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
+        try escalate(message, reason: "ack_timeout", round: round, at: at, log: &log, db: db)
         if round < coordination.ackEscalationLimit {
             try Self.plan(
                 [PlannedFiring(purpose: .ackEscalation, detail: String(round + 1), atMillis: nowMillis + coordination.ackEscalationIntervalMillis)],
@@ -123,18 +124,11 @@ extension SQLiteStore {
 
     /// An authorization request with no final decision by its `due_at`.
     private func escalateUndecided(_ firing: DueFiring, at: String, log: inout LogAppender, db: Database) throws -> Bool {
-        guard var request = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), !request.redacted,
+        guard let request = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), !request.redacted,
             var state = request.authorization, !state.status.isFinal
         else { return false }
         state.escalatedAt = at
-        let copies = try db.fetch(
-            "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ?", [request.caseId, request.id], as: Self.messageValue)
-        for var message in copies {
-            message.authorization = state
-            try Self.saveChanges(to: message, db: db)
-        }
-        request.authorization = state
-        try Self.saveChanges(to: request, db: db)
+        try Self.setAuthorization(state, onFamilyOf: request, db: db)
         try escalate(request, reason: "authorization_overdue", round: 1, at: at, log: &log, db: db)
         return true
     }

@@ -23,7 +23,8 @@ extension SQLiteStore {
             let rules = self.coordination.routing.filter { $0.matches(thread: thread, kind: new.kind, priority: new.priority) }
             var new = new
             if rules.contains(where: \.requireAck) { new.requiresAck = true }
-            let request = try new.kind == .authorizationDecision ? Self.authorizationRequest(for: new.data, caseId: caseId, db: db) : nil
+            let request =
+                try new.kind == .authorizationDecision ? self.authorizationRequest(for: new.data, caseId: caseId, decider: actor, db: db) : nil
             let message = try Self.insertMessage(
                 new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
                 relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
@@ -96,9 +97,11 @@ extension SQLiteStore {
             guard !source.redacted else { throw CaseHubError.conflict("the message has been redacted") }
             guard source.thread != thread else { throw CaseHubError.invalidRequest(field: "to", "the message is already in that thread") }
             let nowMillis = Timestamp.nowMillis()
-            let copy = try Self.relay(source, to: thread, note: note, by: actor, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
             // A person's relay is a post into the target thread: the rules apply to it there.
-            let rules = self.coordination.routing.filter { $0.matches(thread: thread, kind: copy.kind, priority: copy.priority) }
+            let rules = self.coordination.routing.filter { $0.matches(thread: thread, kind: source.kind, priority: source.priority) }
+            let copy = try Self.relay(
+                source, to: thread, note: note, by: actor, requiresAck: source.requiresAck || rules.contains(where: \.requireAck),
+                at: Timestamp.format(millis: nowMillis), log: &log, db: db)
             try self.followUp(copy, rules: rules, decides: nil, nowMillis: nowMillis, log: &log, db: db)
             return try Self.requireMessage(caseId: caseId, id: copy.id, db: db)
         }
@@ -115,8 +118,9 @@ extension SQLiteStore {
                 at: now)
             message.acks.append(Message.Ack(by: actor.id, at: now))
             try Self.saveChanges(to: message, db: db)
-            // Closed loop: the first acknowledgement stops the escalations.
-            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [message.id, FiringPurpose.ackEscalation.rawValue])
+            // Closed loop: the first acknowledgement by someone other than the author, on the
+            // message or any copy of it, stops the escalations.
+            if actor.id != message.author.id { try Self.closeAckLoop(of: message, db: db) }
             return message
         }
     }
@@ -159,10 +163,11 @@ extension SQLiteStore {
     }
 
     /// Copies `source` into `thread`: a `message.relayed` entry under the source, then the copy
-    /// (with `relayed_from`) under that entry. `detail` adds to the relayed entry's data.
+    /// (with `relayed_from`) under that entry. `detail` adds to the relayed entry's data;
+    /// `requiresAck` overrides the source's flag.
     static func relay(
-        _ source: Message, to thread: ThreadName, note: String?, by actor: Actor, detail: [String: JSONValue] = [:], at: String,
-        log: inout LogAppender, db: Database
+        _ source: Message, to thread: ThreadName, note: String?, by actor: Actor, detail: [String: JSONValue] = [:], requiresAck: Bool? = nil,
+        at: String, log: inout LogAppender, db: Database
     ) throws -> Message {
         let copyId = Identifier.make()
         var data: [String: JSONValue] = ["message_id": .string(source.id), "to": .string(thread.rawValue), "relayed_message_id": .string(copyId)]
@@ -173,7 +178,8 @@ extension SQLiteStore {
                 content: note.map { ["note": .string($0)] }),
             at: at)
         let copy = NewMessage(
-            body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority, requiresAck: source.requiresAck)
+            body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority,
+            requiresAck: requiresAck ?? source.requiresAck)
         var message = try insertMessage(
             copy, id: copyId, caseId: source.caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
             relayNote: note, at: at, log: &log, db: db)

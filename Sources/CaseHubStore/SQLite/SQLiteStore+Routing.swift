@@ -12,7 +12,7 @@ extension SQLiteStore {
     func followUp(
         _ message: Message, rules: [RoutingRule], decides request: Message?, nowMillis: UInt64, log: inout LogAppender, db: Database
     ) throws {
-        if message.requiresAck, coordination.ackEscalationLimit > 0 {
+        if message.requiresAck, coordination.ackEscalationLimit > 0, try !Self.ackLoopStarted(for: message, db: db) {
             try Self.plan(
                 [PlannedFiring(purpose: .ackEscalation, detail: "1", atMillis: nowMillis + coordination.ackTimeoutMillis)],
                 subjectId: message.id, caseId: message.caseId, log: &log, db: db)
@@ -40,6 +40,11 @@ extension SQLiteStore {
         _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: Database
     ) throws {
         for target in rule.relayTo where target != message.thread && copies[target] == nil {
+            // A thread that already holds a copy of the same original gets no second one.
+            if let existing = try Self.family(of: Self.original(of: message, db: db), db: db).first(where: { $0.thread == target }) {
+                copies[target] = existing
+                continue
+            }
             copies[target] = try Self.relay(
                 message, to: target, note: nil, by: .hub, detail: ["rule": .string(rule.name), "on_behalf_of": "case_manager"],
                 at: Timestamp.now(), log: &log, db: db)
@@ -78,12 +83,18 @@ extension SQLiteStore {
     // MARK: - Authorizations
 
     /// The authorization request a decision names in `data.request_id`: the request itself or
-    /// a relayed copy of it (the payer sees the copy in its thread).
-    static func authorizationRequest(for data: JSONValue, caseId: String, db: Database) throws -> Message {
+    /// a relayed copy of it (the payer sees the copy in its thread), resolved to the original.
+    /// The named message must sit in a thread the decider's role may read, and the request
+    /// must still be open to a decision.
+    func authorizationRequest(for data: JSONValue, caseId: String, decider: Actor, db: Database) throws -> Message {
         let notARequest = CaseHubError.invalidRequest(field: "data.request_id", "names no authorization request in this case")
-        guard let id = data["request_id"]?.stringValue, var request = try loadMessage(caseId: caseId, id: id, db: db) else { throw notARequest }
-        if let original = request.relayedFrom, let source = try loadMessage(caseId: caseId, id: original, db: db) { request = source }
+        guard let id = data["request_id"]?.stringValue, let named = try Self.loadMessage(caseId: caseId, id: id, db: db) else { throw notARequest }
+        if let role = Role(rawValue: decider.role), !outbox.policy.canAccess(role, thread: named.thread) { throw notARequest }
+        let request = try Self.original(of: named, db: db)
         guard request.kind == .authorizationRequest, !request.redacted else { throw notARequest }
+        if let status = request.authorization?.status, status.isFinal {
+            throw CaseHubError.conflict("the authorization request is already \(status.rawValue)")
+        }
         return request
     }
 
@@ -96,12 +107,7 @@ extension SQLiteStore {
         state.status = status
         state.decisionId = decision.id
         state.decidedAt = decision.createdAt
-        let copies = try db.fetch(
-            "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ?", [request.caseId, request.id], as: messageValue)
-        for var message in [request] + copies {
-            message.authorization = state
-            try saveChanges(to: message, db: db)
-        }
+        try setAuthorization(state, onFamilyOf: request, db: db)
         try log.append(
             LogDraft(
                 type: .authorizationDecided, thread: request.thread, parentSeq: request.seq, actor: decision.author,
@@ -112,6 +118,65 @@ extension SQLiteStore {
             at: decision.createdAt)
         if status.isFinal {
             try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [request.id, FiringPurpose.authorizationEscalation.rawValue])
+        }
+    }
+
+    /// Writes an authorization request's state on it and on every copy of it, so each thread
+    /// shows where the request stands.
+    static func setAuthorization(_ state: AuthorizationState, onFamilyOf request: Message, db: Database) throws {
+        for var message in try family(of: request, db: db) {
+            message.authorization = state
+            try saveChanges(to: message, db: db)
+        }
+    }
+
+    // MARK: - Relayed copies
+
+    /// The message a relayed copy was made from, following copies of copies.
+    static func original(of message: Message, db: Database) throws -> Message {
+        var current = message
+        // Bounded: a chain of relays is at most one hop per thread.
+        for _ in 0..<ThreadName.allCases.count {
+            guard let source = current.relayedFrom, let parent = try loadMessage(caseId: current.caseId, id: source, db: db) else { break }
+            current = parent
+        }
+        return current
+    }
+
+    /// `original` and every copy relayed from it, directly or through other copies.
+    static func family(of original: Message, db: Database) throws -> [Message] {
+        try db.fetch(
+            """
+            WITH RECURSIVE family(id) AS (
+                SELECT ? UNION SELECT m.id FROM messages m JOIN family f ON m.relayed_from = f.id WHERE m.case_id = ?
+            )
+            SELECT \(Columns.message) FROM messages WHERE id IN (SELECT id FROM family) ORDER BY seq
+            """,
+            [original.id, original.caseId], as: messageValue)
+    }
+
+    // MARK: - Closed loop
+
+    /// Whether anyone other than its author has acknowledged the message or a copy of it.
+    static func acknowledged(_ family: [Message]) -> Bool {
+        family.contains { message in message.acks.contains { $0.by != message.author.id } }
+    }
+
+    /// Whether the message's family (the original and its copies) already has its closed loop:
+    /// escalations planned, or an acknowledgement. One loop per family: an ack on any copy
+    /// closes it.
+    static func ackLoopStarted(for message: Message, db: Database) throws -> Bool {
+        let family = try family(of: original(of: message, db: db), db: db)
+        if acknowledged(family) { return true }
+        return try family.contains { member in
+            try db.row("SELECT 1 FROM firings WHERE subject_id = ? AND purpose = ?", [member.id, FiringPurpose.ackEscalation.rawValue]) != nil
+        }
+    }
+
+    /// Ends the closed loop of the message's family: its planned escalations are dropped.
+    static func closeAckLoop(of message: Message, db: Database) throws {
+        for member in try family(of: original(of: message, db: db), db: db) {
+            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [member.id, FiringPurpose.ackEscalation.rawValue])
         }
     }
 }
