@@ -40,7 +40,8 @@ extension SQLiteStore {
         _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: Database
     ) throws {
         for target in rule.relayTo where target != message.thread && copies[target] == nil {
-            // A thread that already holds a copy of the same original gets no second one.
+            // A thread that already holds a copy of the same original gets no second one (its
+            // readers heard of it when that copy was made).
             if let existing = try Self.family(of: Self.original(of: message, db: db), db: db).first(where: { $0.thread == target }) {
                 copies[target] = existing
                 continue
