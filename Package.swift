@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "CaseHubTemplates",
             path: "Templates",
-            resources: [.copy("email"), .copy("messages")],
+            resources: [.copy("email"), .copy("messages"), .copy("web")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -82,8 +82,10 @@ let package = Package(
                 "CaseHubCore",
                 "CaseHubStore",
                 "CaseHubDelivery",
+                "CaseHubTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

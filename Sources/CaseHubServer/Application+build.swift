@@ -20,9 +20,10 @@ import ServiceLifecycle
 ///   shown by `/readyz` and the deliveries list; nil when they are.
 /// - Parameter principals: the token cache, shared with the stream router so that both forget
 ///   a token's stale memberships together.
+/// - Parameter console: the web console served at `/`; none when nil.
 public func buildRouter(
     store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
-    principals: PrincipalCache = PrincipalCache()
+    principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil
 ) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     if let metrics {
@@ -31,6 +32,7 @@ public func buildRouter(
     }
     router.add(middleware: ErrorMiddleware())
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
+    console?.register(on: router)
     HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)
     return router
 }
@@ -74,13 +76,13 @@ public func bootstrapMetrics() -> PrometheusCollectorRegistry {
 ///     configuration picks a free one).
 public func buildApplication(
     configuration: HubConfiguration, store: any Store, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
-    services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    console: WebConsole? = nil, services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let principals = PrincipalCache()
     var app = Application(
         router: buildRouter(
             store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason,
-            principals: principals),
+            principals: principals, console: console),
         server: hubServer(store: store, policy: configuration.access, principals: principals),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CaseHub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

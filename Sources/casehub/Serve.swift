@@ -36,15 +36,18 @@ struct Serve: AsyncParsableCommand {
         let store = try await options.openStore(configuration, logger: logger)
         let host = configuration.host
         let templates: TemplateCatalog
+        let console: WebConsole
         do {
             templates = try await TemplateCatalog()
+            console = try WebConsole()
         } catch {
             throw Fatal.exit(2, "templates: \(error)")
         }
         let worker = buildDeliveryWorker(configuration: configuration, store: store, templates: templates, logger: logger)
         let scheduler = buildFiringScheduler(configuration: configuration, store: store, templates: templates, logger: logger)
         let app = buildApplication(
-            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), services: [worker, scheduler]
+            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), console: console,
+            services: [worker, scheduler]
         ) { port in
             // One line on stdout that scripts (and tests started with port 0) can read.
             FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))

@@ -220,9 +220,15 @@ struct ParsedMail: Decodable, Sendable {
     }
 }
 
-/// Runs `python3 Tests/Peers/SCRIPT` with `input` on stdin and answers its stdout; throws when
-/// it fails or runs longer than `timeout` (then it is killed by PID).
-func runPeerScript(_ script: String, input: Data, in scratch: Scratch, timeout: Duration = .seconds(30)) async throws -> String {
+/// Runs `python3 Tests/Peers/SCRIPT ARGUMENTS` with `input` on stdin and answers its stdout;
+/// throws when it fails or runs longer than `timeout` (then it is killed by PID).
+///
+/// - Parameter python: the interpreter; the browser test names Debian's, where the
+///   `python3-selenium` package installs Selenium.
+func runPeerScript(
+    _ script: String, arguments: [String] = [], input: Data = Data(), in scratch: Scratch, python: String = "python3",
+    timeout: Duration = .seconds(30)
+) async throws -> String {
     let stem = "\(script)-\(UUID().uuidString.prefix(8))"
     let inputURL = scratch.file("\(stem).stdin")
     let outputURL = scratch.file("\(stem).stdout")
@@ -233,7 +239,7 @@ func runPeerScript(_ script: String, input: Data, in scratch: Scratch, timeout: 
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: PeerScripts.env)
-    process.arguments = ["python3", PeerScripts.path(script)]
+    process.arguments = [python, PeerScripts.path(script)] + arguments
     process.environment = PeerScripts.environment
     process.currentDirectoryURL = scratch.url
     let stdin = try FileHandle(forReadingFrom: inputURL)
@@ -261,7 +267,7 @@ func runPeerScript(_ script: String, input: Data, in scratch: Scratch, timeout: 
     let output = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
     guard process.terminationReason == .exit, process.terminationStatus == 0 else {
         let errors = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
-        throw HarnessError("\(script) failed with status \(process.terminationStatus): \(errors)")
+        throw HarnessError("\(script) failed with status \(process.terminationStatus): \(output) \(errors.suffix(2000))")
     }
     return output
 }

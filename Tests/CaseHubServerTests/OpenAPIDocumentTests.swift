@@ -12,6 +12,7 @@ import Testing
         "/readyz": ["get"],
         "/metrics": ["get"],
         "/openapi.json": ["get"],
+        "/v1/me": ["get"],
         "/v1/cases": ["get", "post"],
         "/v1/cases/{case}": ["get"],
         "/v1/cases/{case}/close": ["post"],

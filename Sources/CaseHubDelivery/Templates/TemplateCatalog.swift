@@ -81,5 +81,5 @@ public struct TemplateCatalog: Sendable {
 /// The templates cannot serve: named in one line for the operator.
 public struct TemplateError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

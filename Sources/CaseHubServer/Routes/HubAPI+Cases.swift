@@ -4,6 +4,18 @@ import Hummingbird
 
 extension HubAPI {
     func registerCases(on v1: RouterGroup<HubRequestContext>) {
+        // Who the token speaks for: the console reads it to know its role, and its participant
+        // in each case (to tell its own messages).
+        v1.get("me") { _, context in
+            let principal = try context.caller()
+            // `id` is how the caller appears as an author outside its memberships (an admin
+            // everywhere): the token's id, never the token.
+            return Response.json([
+                "id": .string(principal.tokenId), "role": .string(principal.role.rawValue), "name": .string(principal.name),
+                "memberships": .object(principal.memberships.mapValues(JSONValue.string)),
+            ])
+        }
+
         v1.post("cases") { request, context in
             try require([.admin, .caseManager], context, to: "open cases")
             let body = try await RequestBody.read(request, context: context)

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// The web console in a real browser: headless Chromium driven by Selenium
+/// (`Tests/Peers/console_browser.py`) against `casehub serve` on a case seeded by `casehub demo`.
+/// `scripts/setup` installs Debian's `chromium`, `chromium-driver` and `python3-selenium`.
+///
+/// With `CASEHUB_SCREENSHOTS=DIR` in the environment it also saves the main screens to DIR
+/// (`docs/console` holds the ones the README shows).
+@Suite("Web console in a real browser")
+struct WebConsoleBrowserTests {
+    /// Debian's Python, where `python3-selenium` installs Selenium.
+    static let python = "/usr/bin/python3"
+
+    @Test(.timeLimit(.minutes(3)))
+    func managerPostsAndTheFamilySeesItLiveAsText() async throws {
+        let scratch = try Scratch("browser")
+        defer { scratch.remove() }
+        let environment = scratch.environment()
+        let seeded = try await runCaseHub(["demo"], in: scratch, environment: environment)
+        #expect(seeded.status == 0, "\(seeded)")
+        let lines = CommandResult.lines(seeded.stdout)
+        let caseId = try #require(lines.first?.wholeMatch(of: #/Demo case ([0-9a-f-]{36}): .*/#)?.1).description
+        func token(_ role: String) throws -> String {
+            try #require(lines.first { $0.hasPrefix("  \(role) ") }?.split(separator: " ").last.map(String.init))
+        }
+
+        let server = try await HubServer.start(in: scratch, environment: environment)
+        defer { server.stop() }
+        var arguments = [
+            "--base-url", server.baseURL, "--manager-token", try token("case_manager"), "--family-token", try token("family"),
+            "--case-id", caseId,
+        ]
+        if let screenshots = ProcessInfo.processInfo.environment["CASEHUB_SCREENSHOTS"] { arguments += ["--screenshots", screenshots] }
+        let output = try await runPeerScript(
+            "console_browser.py", arguments: arguments, in: scratch, python: Self.python, timeout: .seconds(150))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        #expect(report["ok"] as? Bool == true, "\(output)")
+        let seen = report["seen"] as? [String: Any] ?? [:]
+        #expect(seen["family_tabs"] as? [String] == ["family"], "\(output)")
+        #expect(seen["live"] as? Bool == true && seen["script_body_is_text"] as? Bool == true, "\(output)")
+    }
+}
