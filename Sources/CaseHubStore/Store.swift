@@ -40,6 +40,8 @@ public protocol Store: Sendable {
     func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message
     func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message
     func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws
+    /// Every reader's marker in a thread, with the reader's name and role ("seen by").
+    func readMarkers(caseId: String, thread: ThreadName) async throws -> [ReadMarker]
     func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary]
 
     // Care plan
@@ -97,11 +99,33 @@ public struct CaseQuery: Sendable {
     public var limit: Int
     /// The last case id of the previous page.
     public var after: String?
+    /// Only cases whose MRN or patient name contains this text (case-insensitive for ASCII).
+    public var search: String?
 
-    public init(status: Case.Status?, limit: Int, after: String?) {
+    public init(status: Case.Status?, limit: Int, after: String?, search: String? = nil) {
         self.status = status
         self.limit = limit
         self.after = after
+        self.search = search
+    }
+}
+
+/// How far one reader has read a thread.
+public struct ReadMarker: Sendable, Equatable {
+    public var readerId: String
+    public var name: String
+    public var role: String
+    public var upToSeq: Int
+
+    public init(readerId: String, name: String, role: String, upToSeq: Int) {
+        self.readerId = readerId
+        self.name = name
+        self.role = role
+        self.upToSeq = upToSeq
+    }
+
+    public var json: JSONValue {
+        .members(["name": .string(name), "reader_id": .string(readerId), "role": .string(role), "up_to_seq": JSONValue(upToSeq)])
     }
 }
 

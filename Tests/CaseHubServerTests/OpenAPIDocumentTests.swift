@@ -13,6 +13,7 @@ import Testing
         "/metrics": ["get"],
         "/openapi.json": ["get"],
         "/v1/me": ["get"],
+        "/v1/cases/{case}/threads/{thread}/read-markers": ["get"],
         "/v1/cases": ["get", "post"],
         "/v1/cases/{case}": ["get"],
         "/v1/cases/{case}/close": ["post"],

@@ -166,6 +166,22 @@ def main():
         shot(family, args.screenshots, "family-thread")
         shot(manager, args.screenshots, "case-family-thread")
 
+        # After a reload the case manager's page still knows who has read the family thread
+        # (stored read markers), and the case search asks the hub.
+        manager.refresh()
+        open_case(manager, args.case_id)
+        open_thread(manager, "family")
+        wait(manager, lambda d: "Sari" in d.find_element(By.ID, "seen-by").text, "the stored read marker of the family ('seen by')")
+        seen["seen_by_after_reload"] = manager.find_element(By.ID, "seen-by").text
+        search = manager.find_element(By.ID, "case-search")
+        search.send_keys("zzz-no-such-case")
+        wait(manager, lambda d: not d.find_elements(By.CSS_SELECTOR, "#case-list .case-link"), "an empty case list for a search that matches nothing")
+        search.clear()
+        search.send_keys("004711")
+        wait(manager, ready.presence_of_element_located((By.CSS_SELECTOR, f'#case-list .case-link[data-case-id="{args.case_id}"]')),
+             "the case found by its MRN")
+        seen["search"] = True
+
         # The main panels, for the screenshots and as a smoke test that they render.
         for panel in ("milestones", "deliveries", "log"):
             buttons = manager.find_elements(By.CSS_SELECTOR, f'[data-panel="{panel}"]')

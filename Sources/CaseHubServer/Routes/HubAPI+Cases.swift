@@ -1,5 +1,6 @@
 import CaseHubCore
 import CaseHubStore
+import Foundation
 import Hummingbird
 
 extension HubAPI {
@@ -31,8 +32,10 @@ extension HubAPI {
                 return status
             }
             let limit = try request.queryInt("limit", in: 1...200) ?? 50
+            let search = request.queryString("q")?.trimmingCharacters(in: .whitespaces)
+            if let search, search.utf8.count > 100 { throw CaseHubError.invalidRequest(field: "q", "is longer than 100 bytes") }
             let page = try await store.listCases(
-                CaseQuery(status: status, limit: limit, after: request.queryString("cursor")), for: context.caller())
+                CaseQuery(status: status, limit: limit, after: request.queryString("cursor"), search: search), for: context.caller())
             return Response.json(["cases": .array(page.cases.map(\.json)), "next_cursor": JSONValue(page.nextAfter)])
         }
 

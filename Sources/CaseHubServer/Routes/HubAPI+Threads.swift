@@ -12,6 +12,13 @@ extension HubAPI {
             return Response.json(["threads": .array(summaries.map(\.json))])
         }
 
+        v1.get("cases/:case/threads/:thread/read-markers") { _, context in
+            let caseId = try visibleCaseId(context)
+            let thread = try visibleThread(context)
+            let markers = try await store.readMarkers(caseId: caseId, thread: thread)
+            return Response.json(["read_markers": .array(markers.map(\.json))])
+        }
+
         v1.post("cases/:case/threads/:thread/read") { request, context in
             let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)

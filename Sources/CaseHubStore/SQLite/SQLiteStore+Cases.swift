@@ -1,4 +1,5 @@
 import CaseHubCore
+import Foundation
 import GRDB
 
 extension SQLiteStore {
@@ -54,6 +55,11 @@ extension SQLiteStore {
             conditions.append("id < ?")
             arguments += [after]
         }
+        if let search = query.search, !search.isEmpty {
+            let pattern = "%" + Self.likeEscaped(search) + "%"
+            conditions.append("(mrn LIKE ? ESCAPE '\\' OR json_extract(patient, '$.name') LIKE ? ESCAPE '\\')")
+            arguments += [pattern, pattern]
+        }
         arguments += [query.limit + 1]
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
@@ -63,6 +69,11 @@ extension SQLiteStore {
             let cases = Array(found.prefix(query.limit))
             return CasePage(cases: cases, nextAfter: found.count > query.limit ? cases.last?.id : nil)
         }
+    }
+
+    /// `text` with LIKE's wildcards taken literally.
+    static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     }
 
     public func getCase(id: String) async throws -> Case? {

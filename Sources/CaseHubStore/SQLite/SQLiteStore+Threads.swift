@@ -25,6 +25,23 @@ extension SQLiteStore {
             ]))
     }
 
+    public func readMarkers(caseId: String, thread: ThreadName) async throws -> [ReadMarker] {
+        try await read { db in
+            // Participants read as themselves; an admin reads as its token.
+            try db.fetch(
+                """
+                SELECT m.reader_id, COALESCE(p.name, t.name), COALESCE(p.role, t.role), m.up_to_seq
+                FROM read_markers m
+                LEFT JOIN participants p ON p.id = m.reader_id AND p.case_id = m.case_id
+                LEFT JOIN tokens t ON t.id = m.reader_id
+                WHERE m.case_id = ? AND m.thread = ? AND COALESCE(p.name, t.name) IS NOT NULL
+                ORDER BY m.up_to_seq DESC, m.reader_id
+                """,
+                [caseId, thread.rawValue],
+                as: { row in ReadMarker(readerId: row[0], name: row[1], role: row[2], upToSeq: row[3]) })
+        }
+    }
+
     public func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary] {
         try await read { db in
             try threads.map { thread in

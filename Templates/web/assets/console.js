@@ -223,6 +223,8 @@
   async function loadCases(reset) {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if ($("case-status").value !== "all") params.set("status", $("case-status").value);
+    const search = $("case-search").value.trim();
+    if (search) params.set("q", search);
     if (!reset && state.casesCursor) params.set("cursor", state.casesCursor);
     try {
       const page = await api("GET", "/v1/cases?" + params);
@@ -232,6 +234,14 @@
     } catch (error) {
       report(error);
     }
+  }
+
+  /** Asks the hub again once typing pauses: the search runs over every case, not only the loaded page. */
+  let searchTimer = null;
+  function onCaseSearch() {
+    renderCaseList();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => loadCases(true), 250);
   }
 
   /** Draws the loaded cases that match the search box (MRN or patient name). */
@@ -415,10 +425,23 @@
       $("load-older").hidden = !page.has_more;
       $("messages-empty").hidden = state.messages.size > 0;
       scrollToEnd();
+      await loadReadMarkers(name);
+      if (ticket !== state.ticket) return;
       renderSeenBy();
       markRead();
     } catch (error) {
       if (ticket === state.ticket) report(error);
+    }
+  }
+
+  /** Who has read the thread how far, as stored; live `read_marker` frames move it on. */
+  async function loadReadMarkers(thread) {
+    const { read_markers: markers } = await api("GET", threadPath(thread, "/read-markers"));
+    if (!state.readers.has(thread)) state.readers.set(thread, new Map());
+    const readers = state.readers.get(thread);
+    for (const marker of markers) {
+      readers.set(marker.reader_id, Math.max(readers.get(marker.reader_id) ?? 0, marker.up_to_seq));
+      rememberName({ id: marker.reader_id, name: marker.name });
     }
   }
 
@@ -1237,7 +1260,7 @@
     });
     $("sign-out").addEventListener("click", () => endSession(null));
     $("case-filter").addEventListener("submit", (event) => event.preventDefault());
-    $("case-search").addEventListener("input", renderCaseList);
+    $("case-search").addEventListener("input", onCaseSearch);
     $("case-status").addEventListener("change", () => loadCases(true));
     $("cases-more").addEventListener("click", () => loadCases(false));
     $("case-list").addEventListener("click", onCaseLinkClick);
