@@ -8,18 +8,9 @@ import Testing
         let scratch = try Scratch("demo")
         defer { scratch.remove() }
         let environment = scratch.environment()
-        let seeded = try await runCaseHub(["demo"], in: scratch, environment: environment)
-        #expect(seeded.status == 0, "\(seeded)")
-        let lines = CommandResult.lines(seeded.stdout)
-        let caseId = try #require(lines.first?.wholeMatch(of: #/Demo case ([0-9a-f-]{36}): .*/#)?.1).description
-        var tokens: [String: String] = [:]
-        for line in lines.dropFirst(2) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if let role = fields.first, let token = fields.last, token.hasPrefix("chub_"), tokens[String(role)] == nil {
-                tokens[String(role)] = String(token)
-            }
-        }
-        #expect(Set(tokens.keys) == ["admin", "case_manager", "ppa", "family", "patient", "payer"], "\(seeded.stdout)")
+        let demo = try await DemoCase.seed(in: scratch, environment: environment)
+        let (caseId, tokens) = (demo.caseId, demo.tokens)
+        #expect(Set(tokens.keys) == ["admin", "case_manager", "ppa", "family", "patient", "payer"], "\(tokens)")
 
         let server = try await HubServer.start(in: scratch, environment: environment)
         defer { server.stop() }
@@ -39,5 +30,29 @@ import Testing
         #expect(try await family.get("/v1/cases/\(caseId)/threads/ppa/messages").status == 404)
         let verify = try await manager.get("/v1/cases/\(caseId)/log/verify")
         #expect(verify.text.contains(#""ok":true"#), "\(verify)")
+    }
+}
+
+/// A case seeded by `casehub demo`: its id and the first token printed for each role.
+struct DemoCase {
+    let caseId: String
+    let tokens: [String: String]
+
+    /// Runs `casehub demo` on the scratch database and reads what it prints.
+    static func seed(in scratch: Scratch, environment: [String: String]) async throws -> DemoCase {
+        let seeded = try await runCaseHub(["demo"], in: scratch, environment: environment)
+        guard seeded.status == 0 else { throw HarnessError("casehub demo failed: \(seeded)") }
+        let lines = CommandResult.lines(seeded.stdout)
+        guard let caseId = lines.first?.wholeMatch(of: #/Demo case ([0-9a-f-]{36}): .*/#)?.1 else {
+            throw HarnessError("casehub demo printed no case id: \(seeded.stdout)")
+        }
+        var tokens: [String: String] = [:]
+        for line in lines.dropFirst(2) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let role = fields.first, let token = fields.last, token.hasPrefix("chub_"), tokens[String(role)] == nil {
+                tokens[String(role)] = String(token)
+            }
+        }
+        return DemoCase(caseId: String(caseId), tokens: tokens)
     }
 }

@@ -17,19 +17,14 @@ struct WebConsoleBrowserTests {
         let scratch = try Scratch("browser")
         defer { scratch.remove() }
         let environment = scratch.environment()
-        let seeded = try await runCaseHub(["demo"], in: scratch, environment: environment)
-        #expect(seeded.status == 0, "\(seeded)")
-        let lines = CommandResult.lines(seeded.stdout)
-        let caseId = try #require(lines.first?.wholeMatch(of: #/Demo case ([0-9a-f-]{36}): .*/#)?.1).description
-        func token(_ role: String) throws -> String {
-            try #require(lines.first { $0.hasPrefix("  \(role) ") }?.split(separator: " ").last.map(String.init))
-        }
+        let demo = try await DemoCase.seed(in: scratch, environment: environment)
+        func token(_ role: String) throws -> String { try #require(demo.tokens[role], "no \(role) token in \(demo.tokens)") }
 
         let server = try await HubServer.start(in: scratch, environment: environment)
         defer { server.stop() }
         var arguments = [
             "--base-url", server.baseURL, "--manager-token", try token("case_manager"), "--family-token", try token("family"),
-            "--case-id", caseId,
+            "--case-id", demo.caseId,
         ]
         if let screenshots = ProcessInfo.processInfo.environment["CASEHUB_SCREENSHOTS"] { arguments += ["--screenshots", screenshots] }
         let output = try await runPeerScript(
