@@ -182,6 +182,26 @@ def main():
              "the case found by its MRN")
         seen["search"] = True
 
+        # Every form control a person can reach has a name a screen reader can say.
+        unlabelled = manager.execute_script("""
+            return Array.from(document.querySelectorAll('input, select, textarea, button'))
+              .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+                           && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+              .map(e => e.outerHTML.slice(0, 120));""")
+        check(not unlabelled, f"controls without a label: {unlabelled[:5]}")
+        seen["visible_controls"] = manager.execute_script(
+            "return Array.from(document.querySelectorAll('input, select, textarea, button')).filter(e => e.offsetParent !== null).length")
+        check(seen["visible_controls"] >= 10, f"only {seen['visible_controls']} controls were checked for labels")
+        # The thread tabs follow the keyboard (arrow keys move between them).
+        selected = manager.find_element(By.CSS_SELECTOR, '#thread-tabs [aria-selected="true"]')
+        before = selected.get_attribute("data-thread")
+        selected.send_keys(Keys.ARROW_RIGHT)
+        wait(manager, lambda d: d.find_element(By.CSS_SELECTOR, '#thread-tabs [aria-selected="true"]').get_attribute("data-thread") != before,
+             "the right arrow key to move to the next thread tab")
+        seen["labelled_and_keyboard"] = True
+        open_thread(manager, "family")
+
         # The main panels, for the screenshots and as a smoke test that they render.
         for panel in ("milestones", "deliveries", "log"):
             buttons = manager.find_elements(By.CSS_SELECTOR, f'[data-panel="{panel}"]')
