@@ -7,7 +7,6 @@ public struct DueFiring: Sendable {
     public var purpose: FiringPurpose
     /// The reminder's duration (`PT24H`) or the escalation's round.
     public var detail: String?
-    public var atMillis: UInt64
     /// The milestone or message it concerns.
     public var subjectId: String
     /// For milestone notices.
@@ -17,14 +16,13 @@ public struct DueFiring: Sendable {
     public var threadLocales: [ThreadName: String]
 
     public init(
-        id: String, caseId: String, purpose: FiringPurpose, detail: String?, atMillis: UInt64, subjectId: String, milestone: Milestone?,
+        id: String, caseId: String, purpose: FiringPurpose, detail: String?, subjectId: String, milestone: Milestone?,
         threadLocales: [ThreadName: String]
     ) {
         self.id = id
         self.caseId = caseId
         self.purpose = purpose
         self.detail = detail
-        self.atMillis = atMillis
         self.subjectId = subjectId
         self.milestone = milestone
         self.threadLocales = threadLocales

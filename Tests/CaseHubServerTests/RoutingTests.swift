@@ -227,6 +227,24 @@ import Testing
         }
     }
 
+    @Test("escalation_channels chooses how escalations reach the case manager; they are logged either way", arguments: ["email", "webhook"])
+    func escalationChannels(only channel: String) async throws {
+        var coordination = CoordinationSettings()
+        coordination.escalationChannels = [RoutingRule.Channel(rawValue: channel)!]
+        try await withCoordinatedHub(coordination: coordination) { coordinated in
+            let hub = coordinated.hub
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            _ = try await hub.addParticipant(caseId: caseId, role: "case_manager", email: "rina@rs.example")
+            _ = try await hub.createWebhookEndpoint(url: "https://mpp.example/hook", events: ["message.escalated"], roles: ["case_manager"])
+            let posted = Timestamp.nowMillis()
+            _ = try await hub.post("/v1/cases/\(caseId)/threads/ppa/messages", token: hub.adminToken, json: "{\(Self.handoff)}")
+            #expect(await coordinated.fire(at: posted + 31 * minute) == 1)
+            #expect(try await hub.logTypes(caseId: caseId).contains("message.escalated"))
+            let sent = try await hub.deliveries("case=\(caseId)&limit=50").deliveries.filter { $0["event_type"] as? String == "message.escalated" }
+            #expect(sent.compactMap { $0["channel"] as? String } == [channel], "\(sent)")
+        }
+    }
+
     @Test("an authorization request undecided by its due_at escalates once; a decided one does not")
     func authorizationDue() async throws {
         try await withCoordinatedHub { coordinated in

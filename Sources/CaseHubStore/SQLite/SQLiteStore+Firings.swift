@@ -9,17 +9,17 @@ extension SQLiteStore {
     public func dueFirings(nowMillis: UInt64, limit: Int) async throws -> [DueFiring] {
         try await read { db in
             let rows = try db.rows(
-                "SELECT id, case_id, purpose, detail, fire_at_ms, subject_id FROM firings WHERE fire_at_ms <= ? ORDER BY fire_at_ms, id LIMIT ?",
+                "SELECT id, case_id, purpose, detail, subject_id FROM firings WHERE fire_at_ms <= ? ORDER BY fire_at_ms, id LIMIT ?",
                 [Int64(nowMillis), limit])
             return try rows.compactMap { row in
                 let caseId: String = row[1]
-                let subjectId: String = row[5]
+                let subjectId: String = row[4]
                 guard let purpose = FiringPurpose(rawValue: row[2]) else { throw CorruptRow(description: "firings: unknown purpose") }
                 // Escalations are read in the transaction that acts on them; a milestone's
                 // notice is written beforehand, so the milestone is read here.
                 let milestone = purpose.isMilestoneNotice ? try Self.loadMilestone(caseId: caseId, id: subjectId, db: db) : nil
                 return DueFiring(
-                    id: row[0], caseId: caseId, purpose: purpose, detail: row[3], atMillis: UInt64(row[4] as Int64), subjectId: subjectId,
+                    id: row[0], caseId: caseId, purpose: purpose, detail: row[3], subjectId: subjectId,
                     milestone: milestone, threadLocales: try self.threadLocales(caseId: caseId, threads: milestone?.audience ?? [], db: db))
             }
         }
@@ -162,8 +162,17 @@ extension SQLiteStore {
         if !firings.isEmpty { log.plannedFirings = true }
     }
 
-    static func dropFirings(of subjectId: String, db: Database) throws {
-        try db.run("DELETE FROM firings WHERE subject_id = ?", [subjectId])
+    /// Drops what is planned for `subjectId`: every firing, or those of one purpose.
+    static func dropFirings(of subjectId: String, purpose: FiringPurpose? = nil, db: Database) throws {
+        if let purpose {
+            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [subjectId, purpose.rawValue])
+        } else {
+            try db.run("DELETE FROM firings WHERE subject_id = ?", [subjectId])
+        }
+    }
+
+    static func hasFiring(of subjectId: String, purpose: FiringPurpose, db: Database) throws -> Bool {
+        try db.row("SELECT 1 FROM firings WHERE subject_id = ? AND purpose = ?", [subjectId, purpose.rawValue]) != nil
     }
 
     /// See ``DueFiring/threadLocales``.

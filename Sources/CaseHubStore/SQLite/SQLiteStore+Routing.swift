@@ -39,10 +39,12 @@ extension SQLiteStore {
     private func route(
         _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: Database
     ) throws {
+        // A thread that already holds a copy of the same original gets no second one (its
+        // readers heard of it when that copy was made).
+        var family: [Message]?
         for target in rule.relayTo where target != message.thread && copies[target] == nil {
-            // A thread that already holds a copy of the same original gets no second one (its
-            // readers heard of it when that copy was made).
-            if let existing = try Self.family(of: Self.original(of: message, db: db), db: db).first(where: { $0.thread == target }) {
+            if family == nil { family = try Self.family(of: Self.original(of: message, db: db), db: db) }
+            if let existing = family?.first(where: { $0.thread == target }) {
                 copies[target] = existing
                 continue
             }
@@ -118,7 +120,7 @@ extension SQLiteStore {
                 ]),
             at: decision.createdAt)
         if status.isFinal {
-            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [request.id, FiringPurpose.authorizationEscalation.rawValue])
+            try dropFirings(of: request.id, purpose: .authorizationEscalation, db: db)
         }
     }
 
@@ -169,15 +171,13 @@ extension SQLiteStore {
     static func ackLoopStarted(for message: Message, db: Database) throws -> Bool {
         let family = try family(of: original(of: message, db: db), db: db)
         if acknowledged(family) { return true }
-        return try family.contains { member in
-            try db.row("SELECT 1 FROM firings WHERE subject_id = ? AND purpose = ?", [member.id, FiringPurpose.ackEscalation.rawValue]) != nil
-        }
+        return try family.contains { try hasFiring(of: $0.id, purpose: .ackEscalation, db: db) }
     }
 
     /// Ends the closed loop of the message's family: its planned escalations are dropped.
     static func closeAckLoop(of message: Message, db: Database) throws {
         for member in try family(of: original(of: message, db: db), db: db) {
-            try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [member.id, FiringPurpose.ackEscalation.rawValue])
+            try dropFirings(of: member.id, purpose: .ackEscalation, db: db)
         }
     }
 }
