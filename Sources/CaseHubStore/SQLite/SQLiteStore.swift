@@ -8,20 +8,16 @@ import Synchronization
 ///
 /// Durability: every write is committed with `synchronous=FULL` before the API answers, so a
 /// message answered 201 survives a crash of the process and a power cut. Reads run on a pool
-/// of reader connections beside the single writer.
-public final class SQLiteStore: Store {
+/// of reader connections beside the single writer. The commands themselves are shared with
+/// the PostgreSQL store (``SQLStore``).
+public final class SQLiteStore: SQLStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
     let reader: GroupReader
-    /// Counts remembered idempotency keys, to sweep out expired ones now and then.
-    let rememberedKeys = Atomic<Int>(0)
-    /// Turns log entries into deliveries inside the commands' transactions.
+    let keySweep = KeySweep()
     let outbox: Outbox
-    /// Rung after a commit that queued deliveries, so the worker need not poll.
     let outboxBell = Doorbell()
-    /// Rung after a commit that planned firings, so the scheduler looks again.
     let firingsBell = Doorbell()
-    /// Routing rules and the timings of reminders and escalations.
     let coordination: CoordinationSettings
     public let caseChanges = CaseFeed()
 
@@ -51,7 +47,8 @@ public final class SQLiteStore: Store {
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(pool: pool)
         self.reader = GroupReader(pool: pool)
-        self.outbox = Outbox(policy: policy, escalationChannels: coordination.escalationChannels)
+        // One process writes the file, so the enabled endpoints can be kept between commands.
+        self.outbox = Outbox(policy: policy, escalationChannels: coordination.escalationChannels, cachesEndpoints: true)
         self.coordination = coordination
         logger.info("opened SQLite store", metadata: ["path": "\(path)", "read_only": "\(readOnly)"])
     }
@@ -65,39 +62,28 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs a write command in the group-commit writer.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writer.write(body)
-    }
-
-    /// Runs a command that changes a case: in the group-commit writer, with the case's log
-    /// open for appending (the case must be open unless `requireOpen` is false) and its new
-    /// head recorded when the command is done.
-    func changeCase<T: Sendable>(
-        _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, Database) throws -> T
-    ) async throws -> T {
-        let (result, queued, planned, grew) = try await write { db in
-            var log = try LogAppender(caseId: caseId, db: db)
-            if requireOpen { try log.requireOpen() }
-            let result = try body(&log, db)
-            let queued = try self.outbox.enqueue(for: log.appended, log: &log, db: db)
-            try log.finish()
-            return (result, queued, log.plannedFirings, !log.appended.isEmpty)
-        }
-        if queued { outboxBell.ring() }
-        if planned { firingsBell.ring() }
-        if grew { caseChanges.publish(caseId: caseId) }
-        return result
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await writer.write { db in try body(SQLiteSession(db: db)) }
     }
 
     /// Runs a short read in the grouped reader.
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await reader.read(body)
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await reader.read { db in try body(SQLiteSession(db: db)) }
     }
 
     /// Runs a read that may take long (a whole log) on a reader connection of its own, so it
     /// holds up neither the grouped reads nor Swift's small pool of cooperative threads.
-    func readAtLength<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.read(body)
+    func readAtLength<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await pool.read { db in try body(SQLiteSession(db: db)) }
+    }
+
+    /// One process owns the file: nobody else is listening.
+    func announce(_ news: CommitNews, in db: any SQLSession) throws {}
+
+    /// Frees every lease: called when the worker starts, and only one process works a file,
+    /// so nothing can be in flight then.
+    public func releaseDeliveryClaims() async throws {
+        try await write { db in try db.run("UPDATE deliveries SET lease_until_ms = NULL WHERE lease_until_ms IS NOT NULL") }
     }
 }
 
@@ -105,28 +91,4 @@ public final class SQLiteStore: Store {
 struct MissingDatabase: Error, CustomStringConvertible {
     let path: String
     var description: String { "no database at \(path)" }
-}
-
-extension Database {
-    /// Fetches rows through the statement cache: the hot paths run the same few statements.
-    func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
-        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
-    }
-
-    /// Decodes each row straight from the statement: no copy of the row is made first, which
-    /// matters on the read paths that return pages of rows.
-    func fetch<T>(_ sql: String, _ arguments: StatementArguments = [], as decode: (Row) throws -> T) throws -> [T] {
-        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
-        var values: [T] = []
-        while let row = try cursor.next() { values.append(try decode(row)) }
-        return values
-    }
-
-    func row(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
-        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
-    }
-
-    func run(_ sql: String, _ arguments: StatementArguments = []) throws {
-        try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
 }

@@ -1,11 +1,11 @@
 import CaseHubCore
-import GRDB
+
 
 /// The scheduler's side of the store. A firing is a row until it is acted on; acting deletes
 /// the row in the transaction that logs, posts and notifies, so each firing happens exactly
 /// once: a crash before the commit leaves the row to fire after the restart, one after it
 /// leaves nothing to repeat.
-extension SQLiteStore {
+extension SQLStore {
     public func dueFirings(nowMillis: UInt64, limit: Int) async throws -> [DueFiring] {
         try await read { db in
             let rows = try db.rows(
@@ -37,9 +37,8 @@ extension SQLiteStore {
 
     public func fire(_ firing: DueFiring, posts: [ThreadName: String], nowMillis: UInt64) async throws -> Bool {
         try await changeCase(firing.caseId, requireOpen: false) { log, db in
-            try db.run("DELETE FROM firings WHERE id = ?", [firing.id])
             // Gone: already fired by another worker, or cancelled by an ack, a decision, a change.
-            guard db.changesCount == 1 else { return false }
+            guard try db.row("DELETE FROM firings WHERE id = ? RETURNING id", [firing.id]) != nil else { return false }
             // A closed case is finished with: its remaining firings lapse.
             guard log.status == .open else { return false }
             // The entry's time never runs behind the entries already in the log.
@@ -63,7 +62,7 @@ extension SQLiteStore {
     /// A reminder that comes due only after the milestone itself (the hub was down) is
     /// dropped: it would arrive after the fact, beside the due notice.
     private func fireMilestone(
-        _ firing: DueFiring, posts: [ThreadName: String], nowMillis: UInt64, at: String, log: inout LogAppender, db: Database
+        _ firing: DueFiring, posts: [ThreadName: String], nowMillis: UInt64, at: String, log: inout LogAppender, db: any SQLSession
     ) throws -> Bool {
         guard var milestone = try Self.loadMilestone(caseId: firing.caseId, id: firing.subjectId, db: db) else { return false }
         if firing.purpose == .milestoneReminder, nowMillis >= milestone.dueMillis { return false }
@@ -108,7 +107,7 @@ extension SQLiteStore {
     }
 
     /// A message still without an ack: tell the case manager, and plan the next round.
-    private func escalateUnacknowledged(_ firing: DueFiring, nowMillis: UInt64, at: String, log: inout LogAppender, db: Database) throws -> Bool {
+    private func escalateUnacknowledged(_ firing: DueFiring, nowMillis: UInt64, at: String, log: inout LogAppender, db: any SQLSession) throws -> Bool {
         guard let message = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), !message.redacted,
             try !Self.acknowledged(Self.family(of: Self.original(of: message, db: db), db: db))
         else { return false }
@@ -123,7 +122,7 @@ extension SQLiteStore {
     }
 
     /// An authorization request with no final decision by its `due_at`.
-    private func escalateUndecided(_ firing: DueFiring, at: String, log: inout LogAppender, db: Database) throws -> Bool {
+    private func escalateUndecided(_ firing: DueFiring, at: String, log: inout LogAppender, db: any SQLSession) throws -> Bool {
         guard let request = try Self.loadMessage(caseId: firing.caseId, id: firing.subjectId, db: db), !request.redacted,
             var state = request.authorization, !state.status.isFinal
         else { return false }
@@ -136,7 +135,7 @@ extension SQLiteStore {
     /// A `message.escalated` entry under the message, for the case manager alone (no thread),
     /// e-mailed to the case manager at once when the configuration says so; endpoints hear of it
     /// through their subscriptions.
-    private func escalate(_ message: Message, reason: String, round: Int, at: String, log: inout LogAppender, db: Database) throws {
+    private func escalate(_ message: Message, reason: String, round: Int, at: String, log: inout LogAppender, db: any SQLSession) throws {
         let entry = try log.append(
             LogDraft(
                 type: .messageEscalated, thread: nil, parentSeq: message.seq, actor: .hub,
@@ -153,7 +152,7 @@ extension SQLiteStore {
 
     // MARK: - Planning
 
-    static func plan(_ firings: [PlannedFiring], subjectId: String, caseId: String, log: inout LogAppender, db: Database) throws {
+    static func plan(_ firings: [PlannedFiring], subjectId: String, caseId: String, log: inout LogAppender, db: any SQLSession) throws {
         for firing in firings {
             try db.run(
                 "INSERT INTO firings (id, case_id, subject_id, purpose, detail, fire_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
@@ -163,7 +162,7 @@ extension SQLiteStore {
     }
 
     /// Drops what is planned for `subjectId`: every firing, or those of one purpose.
-    static func dropFirings(of subjectId: String, purpose: FiringPurpose? = nil, db: Database) throws {
+    static func dropFirings(of subjectId: String, purpose: FiringPurpose? = nil, db: any SQLSession) throws {
         if let purpose {
             try db.run("DELETE FROM firings WHERE subject_id = ? AND purpose = ?", [subjectId, purpose.rawValue])
         } else {
@@ -171,12 +170,12 @@ extension SQLiteStore {
         }
     }
 
-    static func hasFiring(of subjectId: String, purpose: FiringPurpose, db: Database) throws -> Bool {
+    static func hasFiring(of subjectId: String, purpose: FiringPurpose, db: any SQLSession) throws -> Bool {
         try db.row("SELECT 1 FROM firings WHERE subject_id = ? AND purpose = ?", [subjectId, purpose.rawValue]) != nil
     }
 
     /// See ``DueFiring/threadLocales``.
-    private func threadLocales(caseId: String, threads: [ThreadName], db: Database) throws -> [ThreadName: String] {
+    private func threadLocales(caseId: String, threads: [ThreadName], db: any SQLSession) throws -> [ThreadName: String] {
         guard !threads.isEmpty else { return [:] }
         let readers = try db.fetch("SELECT role, locale FROM participants WHERE case_id = ? AND role != 'case_manager'", [caseId]) { row in
             (Role(rawValue: row[0] as String), row[1] as String)

@@ -1,28 +1,30 @@
 import CaseHubCore
-import GRDB
+
 
 /// Read markers and the thread list.
-extension SQLiteStore {
+extension SQLStore {
     public func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws {
-        let marker: Int = try await write { db in
+        // Live viewers of the thread see the marker move (it is not a log entry).
+        let announcing: @Sendable (Int) -> CommitNews = { marker in
+            let event: JSONValue = .members([
+                "at": .string(Timestamp.now()), "reader_id": .string(readerId), "thread": .string(thread.rawValue), "type": "read_marker",
+                "up_to_seq": JSONValue(marker),
+            ])
+            return CommitNews(items: [.passingEvent(caseId: caseId, thread: thread, event: event)])
+        }
+        _ = try await write(announcing: announcing) { db in
             guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
             try db.run(
                 """
                 INSERT INTO read_markers (reader_id, case_id, thread, up_to_seq) VALUES (?, ?, ?, ?)
-                ON CONFLICT (reader_id, case_id, thread) DO UPDATE SET up_to_seq = max(up_to_seq, excluded.up_to_seq)
+                ON CONFLICT (reader_id, case_id, thread) DO UPDATE SET up_to_seq =
+                    CASE WHEN excluded.up_to_seq > read_markers.up_to_seq THEN excluded.up_to_seq ELSE read_markers.up_to_seq END
                 """,
                 [readerId, caseId, thread.rawValue, upToSeq])
-            return try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
-                arguments: [readerId, caseId, thread.rawValue]) ?? upToSeq
+            return try db.int(
+                "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?", [readerId, caseId, thread.rawValue])
+                ?? upToSeq
         }
-        // Live viewers of the thread see the marker move (it is not a log entry).
-        caseChanges.publish(
-            caseId: caseId, thread: thread,
-            event: .members([
-                "at": .string(Timestamp.now()), "reader_id": .string(readerId), "thread": .string(thread.rawValue), "type": "read_marker",
-                "up_to_seq": JSONValue(marker),
-            ]))
     }
 
     public func readMarkers(caseId: String, thread: ThreadName) async throws -> [ReadMarker] {
@@ -45,23 +47,19 @@ extension SQLiteStore {
     public func threadSummaries(caseId: String, threads: [ThreadName], readerId: String) async throws -> [ThreadSummary] {
         try await read { db in
             try threads.map { thread in
-                let count = try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM messages WHERE case_id = ? AND thread = ?"),
-                    arguments: [caseId, thread.rawValue]) ?? 0
+                let count = try db.int("SELECT count(*) FROM messages WHERE case_id = ? AND thread = ?", [caseId, thread.rawValue]) ?? 0
                 let last = try db.row(
                     "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND thread = ? ORDER BY seq DESC LIMIT 1", [caseId, thread.rawValue])
-                let readUpTo = try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?"),
-                    arguments: [readerId, caseId, thread.rawValue]) ?? 0
+                let readUpTo =
+                    try db.int(
+                        "SELECT up_to_seq FROM read_markers WHERE reader_id = ? AND case_id = ? AND thread = ?", [readerId, caseId, thread.rawValue])
+                    ?? 0
                 // Unread: others' messages after the reader's marker that still have content.
-                let unread = try Int.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT count(*) FROM messages
-                            WHERE case_id = ? AND thread = ? AND seq > ? AND author_id != ? AND redacted = 0
-                            """),
-                    arguments: [caseId, thread.rawValue, readUpTo, readerId]) ?? 0
-                return ThreadSummary(name: thread, messageCount: count, lastMessage: try last.map(Self.messageValue), unread: unread)
+                let unread =
+                    try db.int(
+                        "SELECT count(*) FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND author_id != ? AND redacted = 0",
+                        [caseId, thread.rawValue, readUpTo, readerId]) ?? 0
+                return ThreadSummary(name: thread, messageCount: count, lastMessage: try last.map(RowDecoding.messageValue), unread: unread)
             }
         }
     }

@@ -1,8 +1,8 @@
 import CaseHubCore
-import GRDB
+
 import Synchronization
 
-extension SQLiteStore {
+extension SQLStore {
     public func postMessage(
         _ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?
     ) async throws -> PostOutcome {
@@ -31,9 +31,12 @@ extension SQLiteStore {
             try self.followUp(message, rules: rules, decides: request, nowMillis: nowMillis, log: &log, db: db)
             if let idempotency {
                 try db.run(
-                    "INSERT OR REPLACE INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)",
+                    """
+                    INSERT INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (token_id, key) DO UPDATE SET message_id = excluded.message_id, created_ms = excluded.created_ms
+                    """,
                     [idempotency.tokenId, idempotency.key, message.id, Int64(nowMillis)])
-                if self.rememberedKeys.add(1, ordering: .relaxed).newValue.isMultiple(of: Self.keySweepInterval) {
+                if self.keySweep.rememberedOne() {
                     try db.run(
                         "DELETE FROM idempotency_keys WHERE created_ms <= ?", [Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
                 }
@@ -55,12 +58,12 @@ extension SQLiteStore {
                 // Scrolling back from `before`: the newest `limit` messages below it.
                 let newestFirst = try db.fetch(
                     "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                    [caseId, thread.rawValue, upper, query.limit + 1], as: Self.renderedMessage)
+                    [caseId, thread.rawValue, upper, query.limit + 1], as: RowDecoding.renderedMessage)
                 return MessagePage(messages: newestFirst.prefix(query.limit).reversed(), hasMore: newestFirst.count > query.limit)
             }
             let messages = try db.fetch(
                 "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                [caseId, thread.rawValue, lower, upper, query.limit + 1], as: Self.renderedMessage)
+                [caseId, thread.rawValue, lower, upper, query.limit + 1], as: RowDecoding.renderedMessage)
             return MessagePage(messages: Array(messages.prefix(query.limit)), hasMore: messages.count > query.limit)
         }
     }
@@ -127,14 +130,11 @@ extension SQLiteStore {
 
     // MARK: - Helpers
 
-    /// Expired idempotency keys are swept out once every this many remembered keys.
-    static let keySweepInterval = 1000
-
     /// Erases a message's text everywhere it is held: the message itself, the log entries that
     /// carried its text (posted, edited), notes of relays from or to it, and, the same way,
     /// every relayed copy of it. The chain keeps only the digests, so it still verifies.
     static func redact(
-        _ message: Message, reason: String?, copyOf source: String?, by actor: Actor, at: String, log: inout LogAppender, db: Database
+        _ message: Message, reason: String?, copyOf source: String?, by actor: Actor, at: String, log: inout LogAppender, db: any SQLSession
     ) throws -> Message {
         var data: [String: JSONValue] = ["message_id": .string(message.id)]
         if let reason { data["reason"] = .string(reason) }
@@ -149,7 +149,7 @@ extension SQLiteStore {
             [message.caseId, message.seq, message.seq, message.caseId, message.seq])
         let copies = try db.fetch(
             "SELECT \(Columns.message) FROM messages WHERE case_id = ? AND relayed_from = ? AND redacted = 0", [message.caseId, message.id],
-            as: messageValue)
+            as: RowDecoding.messageValue)
         for copy in copies {
             _ = try redact(copy, reason: reason, copyOf: message.id, by: actor, at: at, log: &log, db: db)
         }
@@ -167,7 +167,7 @@ extension SQLiteStore {
     /// `requiresAck` overrides the source's flag.
     static func relay(
         _ source: Message, to thread: ThreadName, note: String?, by actor: Actor, detail: [String: JSONValue] = [:], requiresAck: Bool? = nil,
-        at: String, log: inout LogAppender, db: Database
+        at: String, log: inout LogAppender, db: any SQLSession
     ) throws -> Message {
         let copyId = Identifier.make()
         var data: [String: JSONValue] = ["message_id": .string(source.id), "to": .string(thread.rawValue), "relayed_message_id": .string(copyId)]
@@ -193,7 +193,7 @@ extension SQLiteStore {
     /// Appends the `message.posted` entry and stores the message with that entry's `seq`.
     static func insertMessage(
         _ new: NewMessage, id: String, caseId: String, thread: ThreadName, author: Actor, parentSeq: Int?, relayedFrom: String?,
-        relayNote: String?, at: String, log: inout LogAppender, db: Database
+        relayNote: String?, at: String, log: inout LogAppender, db: any SQLSession
     ) throws -> Message {
         let entry = try log.append(
             LogDraft(
@@ -225,7 +225,7 @@ extension SQLiteStore {
 
     /// Writes a changed message back: the columns that can change and its rendered JSON,
     /// together, so the two never disagree.
-    static func saveChanges(to message: Message, db: Database) throws {
+    static func saveChanges(to message: Message, db: any SQLSession) throws {
         try db.run(
             """
             UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ?, authorization = ?
@@ -237,20 +237,20 @@ extension SQLiteStore {
             ])
     }
 
-    static func rememberedMessage(for key: IdempotencyKey, nowMillis: UInt64, db: Database) throws -> Message? {
+    static func rememberedMessage(for key: IdempotencyKey, nowMillis: UInt64, db: any SQLSession) throws -> Message? {
         guard
             let row = try db.row(
                 "SELECT message_id FROM idempotency_keys WHERE token_id = ? AND key = ? AND created_ms > ?",
                 [key.tokenId, key.key, Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
         else { return nil }
-        return try db.row("SELECT \(Columns.message) FROM messages WHERE id = ?", [row[0] as String]).map(messageValue)
+        return try db.row("SELECT \(Columns.message) FROM messages WHERE id = ?", [row[0] as String]).map(RowDecoding.messageValue)
     }
 
-    static func loadMessage(caseId: String, id: String, db: Database) throws -> Message? {
-        try db.row("SELECT \(Columns.message) FROM messages WHERE id = ? AND case_id = ?", [id, caseId]).map(messageValue)
+    static func loadMessage(caseId: String, id: String, db: any SQLSession) throws -> Message? {
+        try db.row("SELECT \(Columns.message) FROM messages WHERE id = ? AND case_id = ?", [id, caseId]).map(RowDecoding.messageValue)
     }
 
-    static func requireMessage(caseId: String, id: String, db: Database) throws -> Message {
+    static func requireMessage(caseId: String, id: String, db: any SQLSession) throws -> Message {
         guard let message = try loadMessage(caseId: caseId, id: id, db: db) else { throw CaseHubError.messageNotFound }
         return message
     }

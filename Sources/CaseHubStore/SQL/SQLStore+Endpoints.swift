@@ -1,7 +1,7 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func createEndpoint(_ new: NewEndpoint, secret: String) async throws -> WebhookEndpoint {
         defer { outbox.endpointsChanged() }  // again once committed, or rolled back
         return try await write { db in
@@ -23,7 +23,7 @@ extension SQLiteStore {
     }
 
     public func endpoints() async throws -> [WebhookEndpoint] {
-        try await read { db in try db.fetch("SELECT \(Columns.endpoint) FROM endpoints ORDER BY id", as: Self.endpointValue) }
+        try await read { db in try db.fetch("SELECT \(Columns.endpoint) FROM endpoints ORDER BY id", as: RowDecoding.endpointValue) }
     }
 
     public func updateEndpoint(id: String, _ change: EndpointChange) async throws -> WebhookEndpoint {
@@ -66,8 +66,8 @@ extension SQLiteStore {
         }
     }
 
-    static func requireEndpoint(id: String, db: Database) throws -> WebhookEndpoint {
-        guard let endpoint = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [id]).map(endpointValue) else {
+    static func requireEndpoint(id: String, db: any SQLSession) throws -> WebhookEndpoint {
+        guard let endpoint = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [id]).map(RowDecoding.endpointValue) else {
             throw CaseHubError.notFound("no such endpoint")
         }
         return endpoint

@@ -1,13 +1,13 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func issueAdminToken(name: String, tokenHash: String) async throws -> String {
         try await write { db in try Self.insertToken(hash: tokenHash, role: .admin, name: name, at: Timestamp.now(), db: db) }
     }
 
     /// Stores a token by its hash (never the token itself) and returns the token's id.
-    static func insertToken(hash: String, role: Role, name: String, at: String, db: Database) throws -> String {
+    static func insertToken(hash: String, role: Role, name: String, at: String, db: any SQLSession) throws -> String {
         let id = Identifier.make()
         try db.run("INSERT INTO tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)", [id, hash, role.rawValue, name, at])
         return id

@@ -1,12 +1,12 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func setPreferences(_ preferences: Preferences, participantId: String, caseId: String, by actor: Actor) async throws -> Participant {
         try await changeCase(caseId, requireOpen: false) { log, db in
             guard
                 var participant = try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ? AND case_id = ?", [participantId, caseId])
-                    .map(Self.participantValue)
+                    .map(RowDecoding.participantValue)
             else { throw CaseHubError.notFound("no such participant") }
             guard participant.preferences != preferences else { return participant }
             participant.preferences = preferences

@@ -1,5 +1,5 @@
 import CaseHubCore
-import GRDB
+
 
 /// Column lists and the decoders that read them by position.
 ///
@@ -32,22 +32,22 @@ struct CorruptRow: Error, CustomStringConvertible {
 }
 
 /// Reads an enum column strictly.
-private func decode<T: RawRepresentable>(_ type: T.Type, _ row: Row, _ index: Int, _ table: String) throws -> T where T.RawValue == String {
+private func decode<T: RawRepresentable>(_ type: T.Type, _ row: SQLRow, _ index: Int, _ table: String) throws -> T where T.RawValue == String {
     let raw: String = row[index]
     guard let value = T(rawValue: raw) else { throw CorruptRow(description: "\(table): unknown value '\(raw)' in column \(index)") }
     return value
 }
 
-extension SQLiteStore {
+enum RowDecoding {
     /// Reads a row selected with ``Columns/case``.
-    static func caseValue(_ row: Row) throws -> Case {
+    static func caseValue(_ row: SQLRow) throws -> Case {
         Case(
             id: row[0], mrn: row[1], patient: .canonical(row[2]), payer: .canonical(row[3]),
             status: try decode(Case.Status.self, row, 4, "cases"), createdAt: row[5], closedAt: row[6])
     }
 
     /// Reads a row selected with ``Columns/participant``.
-    static func participantValue(_ row: Row) throws -> Participant {
+    static func participantValue(_ row: SQLRow) throws -> Participant {
         Participant(
             id: row[0], caseId: row[1], role: try decode(Role.self, row, 2, "participants"), name: row[3], email: row[4], locale: row[5],
             createdAt: row[6],
@@ -56,7 +56,7 @@ extension SQLiteStore {
     }
 
     /// Reads a row selected with ``Columns/message``.
-    static func messageValue(_ row: Row) throws -> Message {
+    static func messageValue(_ row: SQLRow) throws -> Message {
         let acksText: String = row[15]
         var acks: [Message.Ack] = []
         if acksText != "[]", case .array(let items)? = try? JSONValue.parse(acksText) {
@@ -74,7 +74,7 @@ extension SQLiteStore {
     }
 
     /// Reads a row selected with ``Columns/milestone``.
-    static func milestoneValue(_ row: Row) throws -> Milestone {
+    static func milestoneValue(_ row: SQLRow) throws -> Milestone {
         let audience = try stringArray(row[6], "milestones.audience").map { raw in
             guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "milestones: unknown thread '\(raw)'") }
             return thread
@@ -90,12 +90,12 @@ extension SQLiteStore {
     }
 
     /// Reads a row selected as `seq, rendered`.
-    static func renderedMessage(_ row: Row) -> RenderedMessage {
+    static func renderedMessage(_ row: SQLRow) -> RenderedMessage {
         RenderedMessage(seq: row[0], json: .canonical(row[1]))
     }
 
     /// Reads a row selected with ``Columns/logEntry``.
-    static func logEntry(_ row: Row) throws -> LogEntry {
+    static func logEntry(_ row: SQLRow) throws -> LogEntry {
         let thread: ThreadName? = try (row[4] as String?).map { raw in
             guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "log_entries: unknown thread '\(raw)'") }
             return thread
@@ -108,9 +108,9 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension RowDecoding {
     /// Reads a row selected with ``Columns/endpoint``.
-    static func endpointValue(_ row: Row) throws -> WebhookEndpoint {
+    static func endpointValue(_ row: SQLRow) throws -> WebhookEndpoint {
         let untilMillis: Int64? = row[9]
         return WebhookEndpoint(
             id: row[0], url: row[1], description: row[2], events: try stringArray(row[3], "endpoints.events"),
@@ -123,7 +123,7 @@ extension SQLiteStore {
     }
 
     /// Reads a row selected with ``Columns/delivery``.
-    static func deliveryValue(_ row: Row) throws -> Delivery {
+    static func deliveryValue(_ row: SQLRow) throws -> Delivery {
         let nextMillis: Int64? = row[12]
         let thread: ThreadName? = try (row[5] as String?).map { raw in
             guard let thread = ThreadName(rawValue: raw) else { throw CorruptRow(description: "deliveries: unknown thread '\(raw)'") }

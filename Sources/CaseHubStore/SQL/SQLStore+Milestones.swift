@@ -1,7 +1,7 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func createMilestone(_ new: NewMilestone, caseId: String, by actor: Actor) async throws -> Milestone {
         try await changeCase(caseId) { log, db in
             let nowMillis = Timestamp.nowMillis()
@@ -37,7 +37,7 @@ extension SQLiteStore {
     public func milestones(caseId: String) async throws -> [Milestone] {
         try await read { db in
             guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
-            return try db.fetch("SELECT \(Columns.milestone) FROM milestones WHERE case_id = ? ORDER BY due_ms, id", [caseId], as: Self.milestoneValue)
+            return try db.fetch("SELECT \(Columns.milestone) FROM milestones WHERE case_id = ? ORDER BY due_ms, id", [caseId], as: RowDecoding.milestoneValue)
         }
     }
 
@@ -86,11 +86,11 @@ extension SQLiteStore {
 
     // MARK: - Helpers
 
-    static func loadMilestone(caseId: String, id: String, db: Database) throws -> Milestone? {
-        try db.row("SELECT \(Columns.milestone) FROM milestones WHERE id = ? AND case_id = ?", [id, caseId]).map(milestoneValue)
+    static func loadMilestone(caseId: String, id: String, db: any SQLSession) throws -> Milestone? {
+        try db.row("SELECT \(Columns.milestone) FROM milestones WHERE id = ? AND case_id = ?", [id, caseId]).map(RowDecoding.milestoneValue)
     }
 
-    static func saveStatus(of milestone: Milestone, db: Database) throws {
+    static func saveStatus(of milestone: Milestone, db: any SQLSession) throws {
         try db.run(
             "UPDATE milestones SET due_at = ?, due_ms = ?, status = ?, completed_at = ? WHERE id = ?",
             [milestone.dueAt, Int64(milestone.dueMillis), milestone.status.rawValue, milestone.completedAt, milestone.id])

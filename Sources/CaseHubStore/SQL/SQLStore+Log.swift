@@ -1,7 +1,7 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func logEntries(caseId: String, after: Int, limit: Int, threads: Set<ThreadName>) async throws -> LogPage {
         // Thread names come from the enum, never from the request, so they can be inlined.
         let visible = threads.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")
@@ -9,7 +9,7 @@ extension SQLiteStore {
         return try await readAtLength { db in
             let entries = try db.fetch(
                 "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
-                [caseId, after, limit + 1], as: Self.logEntry)
+                [caseId, after, limit + 1], as: RowDecoding.logEntry)
             return LogPage(entries: Array(entries.prefix(limit)), hasMore: entries.count > limit)
         }
     }
@@ -21,32 +21,47 @@ extension SQLiteStore {
             }
             var chain = ChainVerifier()
             var state = CaseStateCheck()
-            let entries = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? ORDER BY seq"), arguments: [caseId])
-            while let row = try entries.next() {
-                guard let entry = try? Self.logEntry(row) else {
+            try Self.forEachRow("SELECT \(Columns.logEntry) FROM log_entries", caseId: caseId, seqColumn: 1, db: db) { row in
+                guard let entry = try? RowDecoding.logEntry(row) else {
                     chain.unreadableEntry()
-                    break
+                    return false
                 }
-                guard chain.check(entry) else { break }
+                guard chain.check(entry) else { return false }
                 state.record(entry)
+                return true
             }
             let verdict = chain.finish(headSeq: caseRow[7], headHash: caseRow[8])
             guard case .intact = verdict else { return verdict }
 
             // The chain holds; now the case row and the messages must say what it says.
-            if let caseValue = try? Self.caseValue(caseRow) { state.check(caseValue) } else { state.disagreement(at: 1) }
-            let messages = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT \(Columns.message) FROM messages WHERE case_id = ? ORDER BY seq"), arguments: [caseId])
-            while let row = try messages.next() {
+            if let caseValue = try? RowDecoding.caseValue(caseRow) { state.check(caseValue) } else { state.disagreement(at: 1) }
+            try Self.forEachRow("SELECT \(Columns.message) FROM messages", caseId: caseId, seqColumn: 3, db: db) { row in
                 // What pages serve (the rendered JSON) must be the message the log describes.
-                if let message = try? Self.messageValue(row), message.json.canonicalString == row[19] as String {
+                if let message = try? RowDecoding.messageValue(row), message.json.canonicalString == row[19] as String {
                     state.check(message)
                 } else {
                     state.disagreement(at: row[3])
                 }
+                return true
             }
             return state.firstDisagreement().map { .broken(firstBadSeq: $0) } ?? verdict
+        }
+    }
+
+    /// Reads a case's rows in `seq` order a page at a time, so a long log is never held whole,
+    /// until `body` answers false.
+    private static func forEachRow(
+        _ select: String, caseId: String, seqColumn: Int, db: any SQLSession, _ body: (SQLRow) throws -> Bool
+    ) throws {
+        let page = 1000
+        var after = 0
+        while true {
+            let rows = try db.rows("\(select) WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?", [caseId, after, page])
+            for row in rows {
+                guard try body(row) else { return }
+            }
+            guard rows.count == page, let last = rows.last else { return }
+            after = last[seqColumn]
         }
     }
 }

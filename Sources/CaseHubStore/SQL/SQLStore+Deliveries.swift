@@ -1,43 +1,45 @@
 import CaseHubCore
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func deliveries(_ query: DeliveryQuery) async throws -> [Delivery] {
         try await read { db in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
+            var arguments: [any SQLArgument] = []
             if let status = query.status {
                 conditions.append("status = ?")
-                _ = arguments.append(contentsOf: [status.rawValue])
+                arguments.append(contentsOf: [status.rawValue])
             }
             if let caseId = query.caseId {
                 conditions.append("case_id = ?")
-                _ = arguments.append(contentsOf: [caseId])
+                arguments.append(contentsOf: [caseId])
             }
             if let endpointId = query.endpointId {
                 conditions.append("endpoint_id = ?")
-                _ = arguments.append(contentsOf: [endpointId])
+                arguments.append(contentsOf: [endpointId])
             }
             if let threads = query.threads {
-                conditions.append("(thread IS NULL OR thread IN (SELECT value FROM json_each(?)))")
-                _ = arguments.append(contentsOf: [Self.jsonArray(threads.map(\.rawValue).sorted())])
+                let names = threads.map(\.rawValue).sorted()
+                let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
+                conditions.append(names.isEmpty ? "thread IS NULL" : "(thread IS NULL OR thread IN (\(placeholders)))")
+                arguments.append(contentsOf: names)
             }
             if let before = query.before {
                 conditions.append("id < ?")
-                _ = arguments.append(contentsOf: [before])
+                arguments.append(contentsOf: [before])
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            _ = arguments.append(contentsOf: [query.limit])
-            return try db.fetch("SELECT \(Columns.delivery) FROM deliveries \(filter) ORDER BY id DESC LIMIT ?", arguments, as: Self.deliveryValue)
+            arguments.append(contentsOf: [query.limit])
+            return try db.fetch("SELECT \(Columns.delivery) FROM deliveries \(filter) ORDER BY id DESC LIMIT ?", arguments, as: RowDecoding.deliveryValue)
         }
     }
 
     public func delivery(id: String) async throws -> Delivery? {
-        try await read { db in try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(Self.deliveryValue) }
+        try await read { db in try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(RowDecoding.deliveryValue) }
     }
 
     public func retryDelivery(id: String) async throws -> Delivery {
-        let delivery = try await write { db in
+        try await write(announcing: { _ in CommitNews(items: [.deliveriesQueued]) }) { db in
             guard let row = try db.row("SELECT lease_until_ms FROM deliveries WHERE id = ?", [id]) else {
                 throw CaseHubError.notFound("no such delivery")
             }
@@ -53,8 +55,6 @@ extension SQLiteStore {
                 [Int64(Timestamp.nowMillis()), id])
             return try Self.requireDelivery(id: id, db: db)
         }
-        outboxBell.ring()
-        return delivery
     }
 
     public func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery] {
@@ -75,20 +75,23 @@ extension SQLiteStore {
             for target in targets where picked.count < claim.limit {
                 let slots = min(claim.freeSlots[target] ?? claim.perTargetLimit, claim.limit - picked.count)
                 guard slots > 0 else { continue }
+                let email = target == ClaimedDelivery.smtpConcurrencyKey
+                let arguments: [any SQLArgument] = (email ? [] : [target]) + [now, now, slots]
                 picked += try db.fetch(
                     """
                     SELECT id FROM deliveries
-                    WHERE endpoint_id IS ? AND next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
-                    ORDER BY next_attempt_ms LIMIT ?
+                    WHERE \(email ? "endpoint_id IS NULL" : "endpoint_id = ?")
+                        AND next_attempt_ms <= ? AND (lease_until_ms IS NULL OR lease_until_ms < ?)
+                    ORDER BY next_attempt_ms LIMIT ?\(db.dialect.claimingRead)
                     """,
-                    [target == ClaimedDelivery.smtpConcurrencyKey ? nil : target, now, now, slots], as: { $0[0] as String })
+                    arguments, as: { $0[0] as String })
             }
             return try picked.map { id in
                 try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), id])
                 guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
                     throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
                 }
-                return try self.claimed(try Self.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
+                return try self.claimed(try RowDecoding.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
             }
         }
     }
@@ -143,10 +146,6 @@ extension SQLiteStore {
         }
     }
 
-    public func releaseDeliveryClaims() async throws {
-        try await write { db in try db.run("UPDATE deliveries SET lease_until_ms = NULL WHERE lease_until_ms IS NOT NULL") }
-    }
-
     public func deliveriesQueued() async {
         await outboxBell.wait()
     }
@@ -156,7 +155,7 @@ extension SQLiteStore {
     /// Clears an endpoint's failure clock on success; on failure starts it, and disables the
     /// endpoint when it answered 410 or has failed without a success for too long. Returns
     /// why it was disabled, if it was.
-    static func trackEndpointHealth(_ endpointId: String, record: AttemptRecord, at nowMillis: UInt64, db: Database) throws -> String? {
+    static func trackEndpointHealth(_ endpointId: String, record: AttemptRecord, at nowMillis: UInt64, db: any SQLSession) throws -> String? {
         if record.verdict == .delivered {
             try db.run("UPDATE endpoints SET failing_since_ms = NULL WHERE id = ?", [endpointId])
             return nil
@@ -173,21 +172,21 @@ extension SQLiteStore {
         return reason
     }
 
-    static func requireDelivery(id: String, db: Database) throws -> Delivery {
-        guard let delivery = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(deliveryValue) else {
+    static func requireDelivery(id: String, db: any SQLSession) throws -> Delivery {
+        guard let delivery = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]).map(RowDecoding.deliveryValue) else {
             throw CaseHubError.notFound("no such delivery")
         }
         return delivery
     }
 
     /// Gathers what sending needs: the causing entry, the endpoint or the recipient, the message.
-    func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: Database) throws -> ClaimedDelivery {
+    func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: any SQLSession) throws -> ClaimedDelivery {
         guard let event = try db.row("SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq = ?", [delivery.caseId, delivery.eventSeq])
-            .map(Self.logEntry)
+            .map(RowDecoding.logEntry)
         else { throw CorruptRow(description: "deliveries: \(delivery.id) names a missing log entry") }
         var endpoint: EndpointTarget?
         if let endpointId = delivery.endpointId, let row = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [endpointId]) {
-            let current = try Self.endpointValue(row)
+            let current = try RowDecoding.endpointValue(row)
             var secrets: [String] = [row[10]]
             if let previous = row[11] as String?, let until = row[9] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
             // Judged again now: an endpoint whose roles or events changed since the row was
@@ -200,7 +199,7 @@ extension SQLiteStore {
             endpoint = EndpointTarget(url: current.url, secrets: secrets, includeText: current.includeText, subscribed: subscribed)
         }
         let recipient = try delivery.participantId.flatMap { id in
-            try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(Self.participantValue)
+            try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ?", [id]).map(RowDecoding.participantValue)
         }
         // Thin webhooks carry ids only: the message is read for e-mail and opted-in text.
         let needsMessage = delivery.channel == .email || endpoint?.includeText == true

@@ -1,5 +1,5 @@
 import CaseHubCore
-import GRDB
+
 
 /// Appends entries to one case's log inside a write transaction, keeping the case's head
 /// (last `seq` and hash) in step. Create one per command, append, then call `finish()`
@@ -23,10 +23,12 @@ struct LogAppender {
     /// Whether this command planned firings (the scheduler then looks again).
     var plannedFirings = false
     private let startSeq: Int
-    private let db: Database
+    private let db: any SQLSession
 
-    init(caseId: String, db: Database) throws {
-        guard let head = try db.row("SELECT status, log_seq, log_hash FROM cases WHERE id = ?", [caseId]) else {
+    init(caseId: String, db: any SQLSession) throws {
+        // The locking read makes concurrent commands on one case take turns, so `seq` stays
+        // gap-free and each entry chains to the one before it.
+        guard let head = try db.row("SELECT status, log_seq, log_hash FROM cases WHERE id = ?\(db.dialect.lockingRead)", [caseId]) else {
             throw CaseHubError.caseNotFound
         }
         self.caseId = caseId

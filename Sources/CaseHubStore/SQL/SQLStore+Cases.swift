@@ -1,8 +1,8 @@
 import CaseHubCore
 import Foundation
-import GRDB
 
-extension SQLiteStore {
+
+extension SQLStore {
     public func createCase(_ new: NewCase, by principal: Principal) async throws -> Case {
         try await write { db in
             let now = Timestamp.now()
@@ -42,7 +42,8 @@ extension SQLiteStore {
 
     public func listCases(_ query: CaseQuery, for principal: Principal) async throws -> CasePage {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any SQLArgument] = []
+        var searching: String?
         if !principal.isAdmin {
             conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ?)")
             arguments += [principal.tokenId]
@@ -57,15 +58,23 @@ extension SQLiteStore {
         }
         if let search = query.search, !search.isEmpty {
             let pattern = "%" + Self.likeEscaped(search) + "%"
-            conditions.append("(mrn LIKE ? ESCAPE '\\' OR json_extract(patient, '$.name') LIKE ? ESCAPE '\\')")
-            arguments += [pattern, pattern]
+            searching = pattern
         }
         arguments += [query.limit + 1]
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
+        let filters = conditions
         let boundArguments = arguments
+        let search = searching
         return try await read { db in
-            let found = try db.fetch(sql, boundArguments, as: Self.caseValue)
+            var conditions = filters
+            var arguments = boundArguments
+            if let search {
+                let like = db.dialect.caseInsensitiveLike
+                conditions.append("(mrn \(like) ? ESCAPE '\\' OR \(db.dialect.jsonText("patient", "name")) \(like) ? ESCAPE '\\')")
+                arguments.insert(contentsOf: [search, search], at: arguments.count - 1)
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
+            let found = try db.fetch(sql, arguments, as: RowDecoding.caseValue)
             let cases = Array(found.prefix(query.limit))
             return CasePage(cases: cases, nextAfter: found.count > query.limit ? cases.last?.id : nil)
         }
@@ -77,7 +86,7 @@ extension SQLiteStore {
     }
 
     public func getCase(id: String) async throws -> Case? {
-        try await read { db in try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(Self.caseValue) }
+        try await read { db in try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(RowDecoding.caseValue) }
     }
 
     public func closeCase(id: String, by actor: Actor) async throws -> Case {
@@ -87,7 +96,7 @@ extension SQLiteStore {
                 try db.run("UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ?", [now, id])
                 try log.append(LogDraft(type: .caseClosed, thread: nil, parentSeq: nil, actor: actor, data: ["case_id": .string(id)]), at: now)
             }
-            return try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(Self.caseValue)!
+            return try db.row("SELECT \(Columns.case) FROM cases WHERE id = ?", [id]).map(RowDecoding.caseValue)!
         }
     }
 
@@ -105,11 +114,11 @@ extension SQLiteStore {
 
     public func participants(caseId: String) async throws -> [Participant] {
         try await read { db in
-            try db.fetch("SELECT \(Columns.participant) FROM participants WHERE case_id = ? ORDER BY id", [caseId], as: Self.participantValue)
+            try db.fetch("SELECT \(Columns.participant) FROM participants WHERE case_id = ? ORDER BY id", [caseId], as: RowDecoding.participantValue)
         }
     }
 
-    static func insert(_ participant: Participant, tokenId: String, db: Database) throws {
+    static func insert(_ participant: Participant, tokenId: String, db: any SQLSession) throws {
         try db.run(
             """
             INSERT INTO participants (id, case_id, token_id, role, name, email, locale, created_at)

@@ -1,5 +1,5 @@
 import CaseHubCore
-import GRDB
+
 import Synchronization
 
 /// A notification a command asks for under one of its log entries, beyond what endpoint
@@ -34,8 +34,13 @@ final class Outbox: Sendable {
     /// The enabled endpoints, read once and kept until an endpoint changes.
     private let cachedEndpoints = Mutex<[WebhookEndpoint]?>(nil)
 
-    init(policy: AccessPolicy, escalationChannels: Set<RoutingRule.Channel>) {
+    /// Whether the enabled endpoints are kept between commands: only when this process is the
+    /// only writer, so no other can change them unseen.
+    private let cachesEndpoints: Bool
+
+    init(policy: AccessPolicy, escalationChannels: Set<RoutingRule.Channel>, cachesEndpoints: Bool) {
         self.policy = policy
+        self.cachesEndpoints = cachesEndpoints
         self.escalationWebhooks = escalationChannels.contains(.webhook)
     }
 
@@ -55,7 +60,7 @@ final class Outbox: Sendable {
     }
 
     /// Returns whether anything was queued.
-    func enqueue(for entries: [LogEntry], log: inout LogAppender, db: Database) throws -> Bool {
+    func enqueue(for entries: [LogEntry], log: inout LogAppender, db: any SQLSession) throws -> Bool {
         var queuedAny = false
         let nowMillis = Timestamp.nowMillis()
         for entry in entries {
@@ -93,7 +98,7 @@ final class Outbox: Sendable {
         return queuedAny
     }
 
-    private func queue(_ targets: [Target], for entry: LogEntry, nowMillis: UInt64, log: inout LogAppender, db: Database) throws {
+    private func queue(_ targets: [Target], for entry: LogEntry, nowMillis: UInt64, log: inout LogAppender, db: any SQLSession) throws {
         let eventId = "evt_" + Identifier.make()
         let createdAt = Timestamp.format(millis: nowMillis)
         var queued: [JSONValue] = []
@@ -121,20 +126,20 @@ final class Outbox: Sendable {
             at: createdAt)
     }
 
-    private func endpoints(_ db: Database) throws -> [WebhookEndpoint] {
-        if let endpoints = cachedEndpoints.withLock({ $0 }) { return endpoints }
-        let endpoints = try db.fetch("SELECT \(Columns.endpoint) FROM endpoints WHERE enabled = 1", as: SQLiteStore.endpointValue)
-        cachedEndpoints.withLock { $0 = endpoints }
+    private func endpoints(_ db: any SQLSession) throws -> [WebhookEndpoint] {
+        if cachesEndpoints, let endpoints = cachedEndpoints.withLock({ $0 }) { return endpoints }
+        let endpoints = try db.fetch("SELECT \(Columns.endpoint) FROM endpoints WHERE enabled = 1", as: RowDecoding.endpointValue)
+        if cachesEndpoints { cachedEndpoints.withLock { $0 = endpoints } }
         return endpoints
     }
 
     /// Participants the intent names, with an address and e-mail on, except whoever caused
     /// the entry.
-    private func emailRecipients(of entry: LogEntry, intent: NotificationIntent, db: Database) throws -> [Participant] {
+    private func emailRecipients(of entry: LogEntry, intent: NotificationIntent, db: any SQLSession) throws -> [Participant] {
         let authorId = entry.actor["id"]?.stringValue
         return try db.fetch(
             "SELECT \(Columns.participant) FROM participants WHERE case_id = ? AND email IS NOT NULL AND email_enabled = 1 ORDER BY id",
-            [entry.caseId], as: SQLiteStore.participantValue
+            [entry.caseId], as: RowDecoding.participantValue
         )
         .filter { participant in
             guard participant.id != authorId, intent.roles.contains(participant.role) else { return false }

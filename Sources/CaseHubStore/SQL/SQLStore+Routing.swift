@@ -1,16 +1,16 @@
 import CaseHubCore
-import GRDB
+
 
 /// What a message a person posts sets in motion, in the transaction that stores it: the
 /// routing rules of the configuration, the closed loop of `requires_ack`, and the state of
 /// payer authorizations.
-extension SQLiteStore {
+extension SQLStore {
     /// Runs after a person's message (or a person's relay of one) is stored.
     ///
     /// - Parameter decides: for an `authorization_decision`, the request it answers (the
     ///   original, never a relayed copy).
     func followUp(
-        _ message: Message, rules: [RoutingRule], decides request: Message?, nowMillis: UInt64, log: inout LogAppender, db: Database
+        _ message: Message, rules: [RoutingRule], decides request: Message?, nowMillis: UInt64, log: inout LogAppender, db: any SQLSession
     ) throws {
         if message.requiresAck, coordination.ackEscalationLimit > 0, try !Self.ackLoopStarted(for: message, db: db) {
             try Self.plan(
@@ -37,7 +37,7 @@ extension SQLiteStore {
     /// - Parameter copies: relays made for this message so far, so two rules relaying to one
     ///   thread make one copy.
     private func route(
-        _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: Database
+        _ message: Message, by rule: RoutingRule, copies: inout [ThreadName: Message], log: inout LogAppender, db: any SQLSession
     ) throws {
         // A thread that already holds a copy of the same original gets no second one (its
         // readers heard of it when that copy was made).
@@ -89,7 +89,7 @@ extension SQLiteStore {
     /// a relayed copy of it (the payer sees the copy in its thread), resolved to the original.
     /// The named message must sit in a thread the decider's role may read, and the request
     /// must still be open to a decision.
-    func authorizationRequest(for data: JSONValue, caseId: String, decider: Actor, db: Database) throws -> Message {
+    func authorizationRequest(for data: JSONValue, caseId: String, decider: Actor, db: any SQLSession) throws -> Message {
         let notARequest = CaseHubError.invalidRequest(field: "data.request_id", "names no authorization request in this case")
         guard let id = data["request_id"]?.stringValue, let named = try Self.loadMessage(caseId: caseId, id: id, db: db) else { throw notARequest }
         if let role = Role(rawValue: decider.role), !outbox.policy.canAccess(role, thread: named.thread) { throw notARequest }
@@ -103,7 +103,7 @@ extension SQLiteStore {
 
     /// Sets the request's state (and its copies') from a decision, logs the change under the
     /// request, and ends the wait for a decision once it is final.
-    private static func decide(_ request: Message, by decision: Message, log: inout LogAppender, db: Database) throws {
+    private static func decide(_ request: Message, by decision: Message, log: inout LogAppender, db: any SQLSession) throws {
         guard let raw = decision.data["decision"]?.stringValue, let status = AuthorizationState.Status(rawValue: raw) else { return }
         var state = request.authorization ?? .requested
         let previous = state.status
@@ -126,7 +126,7 @@ extension SQLiteStore {
 
     /// Writes an authorization request's state on it and on every copy of it, so each thread
     /// shows where the request stands.
-    static func setAuthorization(_ state: AuthorizationState, onFamilyOf request: Message, db: Database) throws {
+    static func setAuthorization(_ state: AuthorizationState, onFamilyOf request: Message, db: any SQLSession) throws {
         for var message in try family(of: request, db: db) {
             message.authorization = state
             try saveChanges(to: message, db: db)
@@ -136,7 +136,7 @@ extension SQLiteStore {
     // MARK: - Relayed copies
 
     /// The message a relayed copy was made from, following copies of copies.
-    static func original(of message: Message, db: Database) throws -> Message {
+    static func original(of message: Message, db: any SQLSession) throws -> Message {
         var current = message
         // Bounded: a chain of relays is at most one hop per thread.
         for _ in 0..<ThreadName.allCases.count {
@@ -147,7 +147,7 @@ extension SQLiteStore {
     }
 
     /// `original` and every copy relayed from it, directly or through other copies.
-    static func family(of original: Message, db: Database) throws -> [Message] {
+    static func family(of original: Message, db: any SQLSession) throws -> [Message] {
         try db.fetch(
             """
             WITH RECURSIVE family(id) AS (
@@ -155,7 +155,7 @@ extension SQLiteStore {
             )
             SELECT \(Columns.message) FROM messages WHERE id IN (SELECT id FROM family) ORDER BY seq
             """,
-            [original.id, original.caseId], as: messageValue)
+            [original.id, original.caseId], as: RowDecoding.messageValue)
     }
 
     // MARK: - Closed loop
@@ -168,14 +168,14 @@ extension SQLiteStore {
     /// Whether the message's family (the original and its copies) already has its closed loop:
     /// escalations planned, or an acknowledgement. One loop per family: an ack on any copy
     /// closes it.
-    static func ackLoopStarted(for message: Message, db: Database) throws -> Bool {
+    static func ackLoopStarted(for message: Message, db: any SQLSession) throws -> Bool {
         let family = try family(of: original(of: message, db: db), db: db)
         if acknowledged(family) { return true }
         return try family.contains { try hasFiring(of: $0.id, purpose: .ackEscalation, db: db) }
     }
 
     /// Ends the closed loop of the message's family: its planned escalations are dropped.
-    static func closeAckLoop(of message: Message, db: Database) throws {
+    static func closeAckLoop(of message: Message, db: any SQLSession) throws {
         for member in try family(of: original(of: message, db: db), db: db) {
             try dropFirings(of: member.id, purpose: .ackEscalation, db: db)
         }
