@@ -123,7 +123,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CaseHubStoreTests",
-            dependencies: ["CaseHubCore", "CaseHubStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CaseHubCore", "CaseHubStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -22,6 +22,12 @@ public final class CaseFeed: Sendable {
         for subscription in subscriptions(of: caseId) { subscription.bell.ring() }
     }
 
+    /// Every subscribed case's log may have grown (news was lost): each reader looks again.
+    public func publishToAll() {
+        let all = subscribers.withLock { $0.values.flatMap(\.values) }
+        for subscription in all { subscription.bell.ring() }
+    }
+
     /// A passing event of one thread (or of the case, when `thread` is nil), for readers
     /// connected now; not kept for later ones.
     public func publish(caseId: String, thread: ThreadName?, event: JSONValue) {

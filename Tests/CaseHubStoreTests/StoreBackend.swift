@@ -6,22 +6,31 @@ import Testing
 
 /// The stores the contract suite runs against. Every `@Test(arguments: StoreBackend.all)`
 /// body runs once per backend, so a new store proves itself by being added here.
+///
+/// PostgreSQL runs when `CASEHUB_TEST_POSTGRES_URL` names a server (`scripts/test` starts one
+/// and sets it); with `CASEHUB_REQUIRE_POSTGRES=1` (CI) its absence fails the run instead.
 enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
 
-    static let all = allCases
+    static let all: [StoreBackend] = TestPostgres.url == nil ? [.sqlite] : [.sqlite, .postgres]
 
     var testDescription: String { rawValue }
 
     /// A fresh, migrated store in its own temporary place, removed when `body` returns.
-    func withStore<T>(_ body: (any Store, StoreFixture) async throws -> T) async throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let fixture = StoreFixture(folder: folder)
-        let store = try fixture.open()
-        try await store.migrate()
-        return try await body(store, fixture)
+    func withStore<T: Sendable>(_ body: @escaping @Sendable (any Store, StoreFixture) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let fixture = StoreFixture(folder: folder)
+            let store = try fixture.open()
+            try await store.migrate()
+            return try await body(store, fixture)
+        case .postgres:
+            return try await TestPostgres.withStore { store in try await body(store, StoreFixture(folder: URL(fileURLWithPath: "/nonexistent"))) }
+        }
     }
 }
 
@@ -31,6 +40,14 @@ struct StoreFixture: Sendable {
 
     func open() throws -> any Store {
         try SQLiteStore(path: databasePath, logger: Logger(label: "casehub.test"))
+    }
+}
+
+@Suite struct TestPostgresIsThere {
+    @Test func postgresRunsWhenRequired() {
+        if ProcessInfo.processInfo.environment["CASEHUB_REQUIRE_POSTGRES"] == "1" {
+            #expect(TestPostgres.url != nil, "CASEHUB_REQUIRE_POSTGRES=1 but CASEHUB_TEST_POSTGRES_URL is not set")
+        }
     }
 }
 

@@ -10,7 +10,7 @@ enum Columns {
     static let participant = "id, case_id, role, name, email, locale, created_at, email_enabled, quiet_hours"
     static let message = """
         id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to, relayed_from, relay_note, \
-        priority, requires_ack, acks, created_at, edited_at, redacted, rendered, authorization
+        priority, requires_ack, acks, created_at, edited_at, redacted, rendered, "authorization"
         """
     static let milestone = "id, case_id, seq, title, kind, due_at, audience, reminders, status, completed_at, created_at"
     static let logEntry = "case_id, seq, at, type, thread, parent_seq, actor, data, content, hash, prev_hash"

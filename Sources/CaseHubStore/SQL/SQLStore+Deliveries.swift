@@ -87,7 +87,8 @@ extension SQLStore {
                     arguments, as: { $0[0] as String })
             }
             return try picked.map { id in
-                try db.run("UPDATE deliveries SET lease_until_ms = ? WHERE id = ?", [now + Int64(claim.leaseMillis), id])
+                try db.run(
+                    "UPDATE deliveries SET lease_until_ms = ?, lease_owner = ? WHERE id = ?", [now + Int64(claim.leaseMillis), self.leaseOwner, id])
                 guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
                     throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
                 }
@@ -112,6 +113,11 @@ extension SQLStore {
     private func recordAttemptInLog(_ record: AttemptRecord) async throws -> Bool {
         try await changeCase(record.caseId, requireOpen: false) { log, db in
             let delivery = try Self.requireDelivery(id: record.deliveryId, db: db)
+            // A lease that ran out may have passed to another instance, which sends and records
+            // the delivery itself.
+            if let owner = try db.row("SELECT lease_owner FROM deliveries WHERE id = ?", [delivery.id])?[0] as String?, owner != self.leaseOwner {
+                throw CaseHubError.conflict("the delivery's lease passed to another hub instance")
+            }
             let attempts = delivery.attempts + [record.attempt]
             let status: Delivery.Status
             let nextMillis: UInt64?
@@ -123,7 +129,8 @@ extension SQLStore {
             }
             try db.run(
                 """
-                UPDATE deliveries SET status = ?, attempts = ?, attempt_count = attempt_count + 1, next_attempt_ms = ?, lease_until_ms = NULL
+                UPDATE deliveries SET status = ?, attempts = ?, attempt_count = attempt_count + 1, next_attempt_ms = ?, lease_until_ms = NULL,
+                    lease_owner = NULL
                 WHERE id = ?
                 """,
                 [status.rawValue, JSONValue.array(attempts.map(\.json)).canonicalString, nextMillis.map { Int64($0) }, delivery.id])

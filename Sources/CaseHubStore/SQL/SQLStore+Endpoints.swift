@@ -43,7 +43,7 @@ extension SQLStore {
             try db.run(
                 """
                 UPDATE endpoints SET url = ?, description = ?, events = ?, roles = ?, include_text = ?, enabled = ?, disabled_reason = ?,
-                    failing_since_ms = CASE WHEN ? THEN NULL ELSE failing_since_ms END
+                    failing_since_ms = CASE WHEN ? = 1 THEN NULL ELSE failing_since_ms END
                 WHERE id = ?
                 """,
                 [

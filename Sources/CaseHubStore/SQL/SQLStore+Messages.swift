@@ -212,7 +212,7 @@ extension SQLStore {
         try db.run(
             """
             INSERT INTO messages (id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to,
-                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted, rendered, authorization)
+                relayed_from, relay_note, priority, requires_ack, acks, created_at, edited_at, redacted, rendered, "authorization")
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 0, ?, ?)
             """,
             [
@@ -228,7 +228,7 @@ extension SQLStore {
     static func saveChanges(to message: Message, db: any SQLSession) throws {
         try db.run(
             """
-            UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ?, authorization = ?
+            UPDATE messages SET body = ?, data = ?, relay_note = ?, acks = ?, edited_at = ?, redacted = ?, rendered = ?, "authorization" = ?
             WHERE id = ?
             """,
             [

@@ -18,6 +18,8 @@ protocol SQLStore: Store {
     var coordination: CoordinationSettings { get }
     /// Decides when expired idempotency keys are swept out.
     var keySweep: KeySweep { get }
+    /// Names this process on the deliveries it leases.
+    var leaseOwner: String { get }
 
     /// Runs a command in a write transaction; a thrown error rolls back what it did.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T

@@ -173,6 +173,11 @@ extension SQLiteStore {
                     ALTER TABLE deliveries ADD COLUMN routed_by TEXT;       -- the rule or reason that chose the recipient; NULL: a subscription
                     """)
         }
+        migrator.registerMigration("v4-delivery-lease-owner") { db in
+            // Which hub process holds a delivery's lease: a process records only attempts it
+            // leased, and frees only its own leases.
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN lease_owner TEXT")
+        }
         return migrator
     }()
 }

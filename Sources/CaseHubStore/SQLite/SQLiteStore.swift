@@ -15,6 +15,7 @@ public final class SQLiteStore: SQLStore {
     let writer: GroupCommitWriter
     let reader: GroupReader
     let keySweep = KeySweep()
+    let leaseOwner = Identifier.make()
     let outbox: Outbox
     let outboxBell = Doorbell()
     let firingsBell = Doorbell()
@@ -83,7 +84,9 @@ public final class SQLiteStore: SQLStore {
     /// Frees every lease: called when the worker starts, and only one process works a file,
     /// so nothing can be in flight then.
     public func releaseDeliveryClaims() async throws {
-        try await write { db in try db.run("UPDATE deliveries SET lease_until_ms = NULL WHERE lease_until_ms IS NOT NULL") }
+        try await write { db in
+            try db.run("UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE lease_until_ms IS NOT NULL")
+        }
     }
 }
 
