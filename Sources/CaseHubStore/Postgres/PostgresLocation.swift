@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Where a PostgreSQL database is, from a `postgres://user:pass@host:port/db` URL.
@@ -49,6 +50,15 @@ public struct PostgresLocation: Sendable {
                 throw PostgresURLError("unknown parameter '\(item.name)' (sslmode, pool_size, search_path)")
             }
         }
+    }
+
+    /// One connection apart from the pool, with a connect timeout (for probing the server).
+    func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        configuration.options.connectTimeout = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000)
+        return configuration
     }
 
     func clientConfiguration() throws -> PostgresClient.Configuration {

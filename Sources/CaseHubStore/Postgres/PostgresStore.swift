@@ -82,6 +82,21 @@ public final class PostgresStore: SQLStore, Service {
         }
     }
 
+    /// Connects once, apart from the pool, and runs `SELECT 1`: tells at start-up whether the
+    /// server can be used, with PostgreSQL's own reason when it cannot (the pool would keep
+    /// trying in silence).
+    public func probe(timeout: Duration) async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: try location.connectionConfiguration(connectTimeout: timeout), id: 0, logger: logger)
+        do {
+            try await connection.query("SELECT 1", logger: logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     public func migrate() async throws {
         try await write { db in
             // Held to the end of this transaction: a second instance waits, then finds the
