@@ -160,7 +160,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CaseHubCLITests",
-            dependencies: ["CaseHubCore"],
+            dependencies: [
+                "CaseHubCore",
+                // A WebSocket client for the live-stream tests against `casehub serve` processes.
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

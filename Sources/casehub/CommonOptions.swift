@@ -3,7 +3,6 @@ import CaseHubServer
 import CaseHubStore
 import Foundation
 import Logging
-import PostgresNIO
 
 /// Options every command that touches the store takes.
 struct CommonOptions: ParsableArguments {
@@ -32,41 +31,11 @@ struct CommonOptions: ParsableArguments {
                 try SQLiteStore(
                     path: path, logger: logger, readOnly: inspecting, policy: configuration.access, coordination: configuration.coordination)
             }
-            if !inspecting { try await migrate(store) }
+            if !inspecting { try await migrateOrExit(store) }
             return store
         case .postgres(let url):
+            // Inspecting commands migrate too: instances sharing the database run one schema.
             return try await openPostgres(url: url, configuration: configuration, logger: logger)
-        }
-    }
-
-    /// Opens a PostgreSQL store, runs its connection pool for as long as the process lives,
-    /// and migrates it (inspecting commands too: a database that other instances share is
-    /// never left half-migrated by one of them). An unreachable server ends start-up.
-    private func openPostgres(url: String, configuration: HubConfiguration, logger: Logger) async throws -> any Store {
-        let location = try failingWithStatus2(prefix: "configuration error: database_url") { try PostgresLocation(url: url) }
-        let store = try failingWithStatus2(prefix: "database_url") {
-            try PostgresStore(location: location, logger: logger, policy: configuration.access, coordination: configuration.coordination)
-        }
-        do {
-            try await store.probe(timeout: Self.postgresConnectTimeout)
-        } catch let error as PSQLError {
-            let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
-            throw Fatal.exit(2, "database_url: cannot use PostgreSQL at \(location.host):\(location.port): \(reason)")
-        } catch {
-            throw Fatal.exit(2, "database_url: cannot use PostgreSQL at \(location.host):\(location.port): \(error)")
-        }
-        Task { try? await store.run() }
-        try await migrate(store)
-        return store
-    }
-
-    static let postgresConnectTimeout = Duration.seconds(10)
-
-    private func migrate(_ store: any Store) async throws {
-        do {
-            try await store.migrate()
-        } catch {
-            throw Fatal.exit(2, "database_url: cannot migrate the store: \(error)")
         }
     }
 
