@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import Synchronization
 
 /// A live-stream subscriber of a running `casehub serve`: `GET /v1/cases/{case}/stream?after=SEQ`
@@ -48,21 +49,20 @@ final class StreamSubscriber: Sendable {
         }
         let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers, closeTimeout: .seconds(5))
         let logger = Logger(label: "casehub.test.stream.\(label)")
-        let state = self.state
-        let running = Task {
+        let running = Task { [self] in
             do {
                 let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
-                    state.withLock { $0.outbound = outbound }
+                    self.state.withLock { $0.outbound = outbound }
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
                         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                            state.withLock { $0.undecodable.append(text) }
+                            self.state.withLock { $0.undecodable.append(text) }
                             continue
                         }
                         let frame = Frame(
                             seq: object["seq"] as? Int, type: object["type"] as? String, hash: object["hash"] as? String,
                             prevHash: object["prev_hash"] as? String, text: text)
-                        state.withLock { $0.frames.append(frame) }
+                        self.state.withLock { $0.frames.append(frame) }
                     }
                 }
                 state.withLock {

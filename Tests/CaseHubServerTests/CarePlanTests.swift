@@ -172,8 +172,7 @@ import Testing
 
             // A second process on the same file, as after a restart; the hub was down past
             // the second reminder, the due time and the overdue time.
-            let store = try SQLiteStore(path: hub.hub.databasePath, logger: Logger(label: "restarted"))
-            try await store.migrate()
+            let store = try await hub.database.open(label: "restarted")
             let clock = ManualClock(startingAt: due + 5 * hour)
             let scheduler = FiringScheduler(
                 store: store, texts: MilestoneTexts(templates: try await TemplateCatalog()), clock: clock, logger: Logger(label: "restarted"))

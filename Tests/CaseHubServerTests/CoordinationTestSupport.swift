@@ -40,7 +40,8 @@ struct CoordinatedHub: Sendable {
     let hub: HubClient
     let scheduler: FiringScheduler
     let clock: ManualClock
-    let store: SQLiteStore
+    let store: any Store
+    let database: TestDatabase
 
     /// Moves the clock to `millis` and fires what is due; returns how many fired.
     @discardableResult
@@ -54,12 +55,9 @@ struct CoordinatedHub: Sendable {
 func withCoordinatedHub(
     coordination: CoordinationSettings = .default, policy: AccessPolicy = .default, _ body: @Sendable (CoordinatedHub) async throws -> Void
 ) async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("casehub.sqlite").path
-    let store = try SQLiteStore(path: path, logger: Logger(label: "test"), policy: policy, coordination: coordination)
-    try await store.migrate()
+    try await TestDatabase.with { database in
+    let store = try await database.open(policy: policy, coordination: coordination)
+    let path = database.path
     let token = Token.make()
     _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
     let clock = ManualClock()
@@ -68,7 +66,8 @@ func withCoordinatedHub(
     let app = Application(router: buildRouter(store: store, policy: policy))
     try await app.test(.router) { client in
         let hub = HubClient(client: client, adminToken: token, databasePath: path)
-        try await body(CoordinatedHub(hub: hub, scheduler: scheduler, clock: clock, store: store))
+        try await body(CoordinatedHub(hub: hub, scheduler: scheduler, clock: clock, store: store, database: database))
+    }
     }
 }
 

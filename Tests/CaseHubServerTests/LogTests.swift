@@ -118,7 +118,7 @@ struct LogTests {
         }
     }
 
-    @Test("a changed log row makes verify answer ok false with its seq")
+    @Test("a changed log row makes verify answer ok false with its seq", TestDatabase.sqliteFileOnly)
     func tamperData() async throws {
         try await withHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)
@@ -137,7 +137,7 @@ struct LogTests {
         }
     }
 
-    @Test("changed message text held in the log is caught by verify")
+    @Test("changed message text held in the log is caught by verify", TestDatabase.sqliteFileOnly)
     func tamperContent() async throws {
         try await withHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)
@@ -154,7 +154,7 @@ struct LogTests {
         }
     }
 
-    @Test("a removed last entry is caught by verify")
+    @Test("a removed last entry is caught by verify", TestDatabase.sqliteFileOnly)
     func tamperTruncate() async throws {
         try await withHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)
@@ -169,7 +169,7 @@ struct LogTests {
         }
     }
 
-    @Test("a tampered case does not disturb another case's chain")
+    @Test("a tampered case does not disturb another case's chain", TestDatabase.sqliteFileOnly)
     func tamperIsolated() async throws {
         try await withHub { hub in
             let first = try #require(try await hub.createCase()["id"] as? String)

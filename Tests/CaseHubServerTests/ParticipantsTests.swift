@@ -107,7 +107,7 @@ struct ParticipantsTests {
         }
     }
 
-    @Test("tokens are stored hashed: the database file never holds a token")
+    @Test("tokens are stored hashed: the database file never holds a token", TestDatabase.sqliteFileOnly)
     func tokensStoredHashed() async throws {
         try await withHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)

@@ -15,12 +15,9 @@ import Testing
 @Suite struct StreamTests {
     /// A hub listening on 127.0.0.1 with the WebSocket server, as `casehub serve` runs it.
     func withLiveHub(streamMaxLag: Duration = .seconds(30), _ body: @Sendable (HubClient) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-stream-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("casehub.sqlite").path
-        let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
-        try await store.migrate()
+        try await TestDatabase.with { database in
+        let store = try await database.open()
+        let path = database.path
         let token = Token.make()
         _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
         let principals = PrincipalCache()
@@ -29,6 +26,7 @@ import Testing
             server: hubServer(store: store, policy: .default, principals: principals, streamMaxLag: streamMaxLag))
         try await app.test(.live) { client in
             try await body(HubClient(client: client, adminToken: token, databasePath: path))
+        }
         }
     }
 

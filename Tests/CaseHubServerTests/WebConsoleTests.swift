@@ -32,12 +32,11 @@ import Testing
     }
 
     static func withConsole(_ console: WebConsole, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-test-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("hub.sqlite").path, logger: Logger(label: "test"))
-        try await store.migrate()
-        let app = Application(router: buildRouter(store: store, policy: .default, console: console))
-        try await app.test(.router) { client in try await body(client) }
+        try await TestDatabase.with { database in
+            let store = try await database.open()
+            let app = Application(router: buildRouter(store: store, policy: .default, console: console))
+            try await app.test(.router) { client in try await body(client) }
+        }
     }
 
     @Test("the page comes in Bahasa Indonesia by default and in English on ?lang=en, under the CSP")

@@ -16,17 +16,15 @@ import Testing
 func withHub(
     emailWaiting: String?, policy: AccessPolicy = .default, _ body: @Sendable (HubClient) async throws -> Void
 ) async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("casehub.sqlite").path
-    let store = try SQLiteStore(path: path, logger: Logger(label: "test"), policy: policy)
-    try await store.migrate()
+    try await TestDatabase.with { database in
+    let store = try await database.open(policy: policy)
+    let path = database.path
     let token = Token.make()
     _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
     let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting))
     try await app.test(.router) { client in
         try await body(HubClient(client: client, adminToken: token, databasePath: path))
+    }
     }
 }
 
