@@ -4,20 +4,9 @@ import Testing
 /// `casehub migrate-data`: a SQLite hub copied into PostgreSQL keeps working there.
 @Suite("Copying a SQLite hub into PostgreSQL")
 struct MigrateDataTests {
-    /// The test server's URL with a schema of this test's own, or nil (and a recorded issue
-    /// when CI requires PostgreSQL).
-    static func freshPostgresURL() -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let base = environment["CASEHUB_TEST_POSTGRES_URL"], !base.isEmpty else {
-            if environment["CASEHUB_REQUIRE_POSTGRES"] == "1" { Issue.record("CASEHUB_TEST_POSTGRES_URL is not set") }
-            return nil
-        }
-        let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)&pool_size=4"
-    }
-
     @Test func aDemoHubCopiedIntoPostgresVerifiesAndServesItsTokens() async throws {
-        guard let postgres = Self.freshPostgresURL() else { return }
+        guard let (postgres, schema) = TestPostgres.fresh() else { return }
+        defer { TestPostgres.drop(schema) }
         let scratch = try Scratch("migrate-data")
         defer { scratch.remove() }
         let sqliteEnvironment = scratch.environment(["CASEHUB_DATABASE_URL": scratch.databaseURL])

@@ -16,8 +16,8 @@ import Darwin
 // The server comes from CASEHUB_TEST_POSTGRES_URL (scripts/test starts one); each test works
 // in a schema of its own, created by the hub on migrate and dropped afterwards with psql.
 
-/// The PostgreSQL server of the multi-instance tests, and fresh schemas on it.
-enum MultiInstanceDatabase {
+/// The PostgreSQL server of the process tests, and fresh schemas on it.
+enum TestPostgres {
     static let baseURL = ProcessInfo.processInfo.environment["CASEHUB_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     static let required = ProcessInfo.processInfo.environment["CASEHUB_REQUIRE_POSTGRES"] == "1"
 
@@ -108,9 +108,9 @@ struct MultiInstanceTests {
 
     @Test(.timeLimit(.minutes(5)))
     func postsThroughBothInstancesKeepOneGapFreeChainAndEverySubscriberSeesEveryEntryOnceInOrder() async throws {
-        guard let database = MultiInstanceDatabase.fresh() else { return }
+        guard let database = TestPostgres.fresh() else { return }
         let (url, schema) = database
-        defer { MultiInstanceDatabase.drop(schema) }
+        defer { TestPostgres.drop(schema) }
         let started = ContinuousClock.now
         let scratch = try Scratch("multi-stream")
         defer { scratch.remove() }
@@ -245,9 +245,9 @@ struct MultiInstanceTests {
 
     @Test(.timeLimit(.minutes(6)))
     func aKilledInstancesDeliveryBacklogIsDeliveredByTheOther() async throws {
-        guard let database = MultiInstanceDatabase.fresh() else { return }
+        guard let database = TestPostgres.fresh() else { return }
         let (url, schema) = database
-        defer { MultiInstanceDatabase.drop(schema) }
+        defer { TestPostgres.drop(schema) }
         let started = ContinuousClock.now
         let scratch = try Scratch("multi-delivery")
         defer { scratch.remove() }
@@ -294,7 +294,7 @@ struct MultiInstanceTests {
             return (deliveries.count >= messageCount, deliveries.count)
         }
         try await Task.sleep(for: .milliseconds(1200))
-        let leasedAtKill = try MultiInstanceDatabase.psql(
+        let leasedAtKill = try TestPostgres.psql(
             "SELECT count(*) FROM \(schema).deliveries WHERE lease_until_ms IS NOT NULL AND status = 'pending'")
         let receivedBeforeKill = try receiver.requests(under: prefix).count
         first.crash()
@@ -353,9 +353,9 @@ struct MultiInstanceTests {
 
     @Test(.timeLimit(.minutes(3)))
     func twoInstancesStartedTogetherOnAFreshSchemaBothMigrateAndServe() async throws {
-        guard let database = MultiInstanceDatabase.fresh() else { return }
+        guard let database = TestPostgres.fresh() else { return }
         let (url, schema) = database
-        defer { MultiInstanceDatabase.drop(schema) }
+        defer { TestPostgres.drop(schema) }
         let scratch = try Scratch("multi-migrate")
         defer { scratch.remove() }
         let environment = scratch.environment(["CASEHUB_DATABASE_URL": url])
