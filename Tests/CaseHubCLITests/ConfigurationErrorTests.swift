@@ -59,6 +59,18 @@ struct ConfigurationErrorTests {
         try await Self.serveMustFail("env-mysql", environment: ["CASEHUB_DATABASE_URL": "mysql://x"], naming: ["database_url"])
     }
 
+    @Test func unreachableOrMalformedPostgres() async throws {
+        let port = try closedLoopbackPort()
+        try await Self.serveMustFail(
+            "pg-closed-port", environment: ["CASEHUB_DATABASE_URL": "postgres://casehub@127.0.0.1:\(port)/casehub"],
+            naming: ["database_url", "127.0.0.1:\(port)", "refused"])
+        try await Self.serveMustFail(
+            "pg-bad-option", environment: ["CASEHUB_DATABASE_URL": "postgres://casehub@127.0.0.1:5432/casehub?pool=3"],
+            naming: ["database_url", "unknown parameter 'pool'"])
+        try await Self.serveMustFail(
+            "pg-no-database", environment: ["CASEHUB_DATABASE_URL": "postgres://casehub@127.0.0.1:5432"], naming: ["database_url", "no database"])
+    }
+
     @Test func unusableSQLitePath() async throws {
         try await Self.serveMustFail(
             "sqlite-proc", environment: ["CASEHUB_DATABASE_URL": "sqlite:///proc/nonexistent/x.sqlite"], naming: [])

@@ -51,7 +51,6 @@ public final class PostgresStore: SQLStore, Service {
         // Other instances change endpoints too: read them in every command's transaction.
         self.outbox = Outbox(policy: policy, escalationChannels: coordination.escalationChannels, cachesEndpoints: false)
         self.coordination = coordination
-        logger.info("opened PostgreSQL store", metadata: ["host": "\(location.host)", "database": "\(location.database)"])
     }
 
     deinit {
@@ -91,6 +90,7 @@ public final class PostgresStore: SQLStore, Service {
         do {
             try await connection.query("SELECT 1", logger: logger)
             try await connection.close()
+            logger.info("opened PostgreSQL store", metadata: ["host": "\(location.host)", "database": "\(location.database)"])
         } catch {
             try? await connection.close()
             throw error
@@ -202,7 +202,6 @@ public final class PostgresStore: SQLStore, Service {
         caseChanges.publishToAll()
         outboxBell.ring()
         firingsBell.ring()
-        outbox.endpointsChanged()
     }
 }
 
@@ -216,7 +215,6 @@ extension CommitNews {
                 .object(["case": .string(caseId), "thread": JSONValue(thread?.rawValue), "event": event])
             case .deliveriesQueued: "deliveries"
             case .firingsPlanned: "firings"
-            case .endpointsChanged: "endpoints"
             }
         }
         return JSONValue.members(["from": .string(instanceId), "items": .array(items)]).canonicalString
@@ -239,7 +237,6 @@ extension CommitNews {
                 switch item.stringValue {
                 case "deliveries": self.items.append(.deliveriesQueued)
                 case "firings": self.items.append(.firingsPlanned)
-                case "endpoints": self.items.append(.endpointsChanged)
                 default: continue
                 }
             }

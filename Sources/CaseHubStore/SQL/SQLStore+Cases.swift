@@ -41,37 +41,28 @@ extension SQLStore {
     }
 
     public func listCases(_ query: CaseQuery, for principal: Principal) async throws -> CasePage {
-        var conditions: [String] = []
-        var arguments: [any SQLArgument] = []
-        var searching: String?
-        if !principal.isAdmin {
-            conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ?)")
-            arguments += [principal.tokenId]
-        }
-        if let status = query.status {
-            conditions.append("status = ?")
-            arguments += [status.rawValue]
-        }
-        if let after = query.after {
-            conditions.append("id < ?")
-            arguments += [after]
-        }
-        if let search = query.search, !search.isEmpty {
-            let pattern = "%" + Self.likeEscaped(search) + "%"
-            searching = pattern
-        }
-        arguments += [query.limit + 1]
-        let filters = conditions
-        let boundArguments = arguments
-        let search = searching
-        return try await read { db in
-            var conditions = filters
-            var arguments = boundArguments
-            if let search {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: [any SQLArgument] = []
+            if !principal.isAdmin {
+                conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ?)")
+                arguments.append(principal.tokenId)
+            }
+            if let status = query.status {
+                conditions.append("status = ?")
+                arguments.append(status.rawValue)
+            }
+            if let after = query.after {
+                conditions.append("id < ?")
+                arguments.append(after)
+            }
+            if let search = query.search, !search.isEmpty {
+                let pattern = "%" + Self.likeEscaped(search) + "%"
                 let like = db.dialect.caseInsensitiveLike
                 conditions.append("(mrn \(like) ? ESCAPE '\\' OR \(db.dialect.jsonText("patient", "name")) \(like) ? ESCAPE '\\')")
-                arguments.insert(contentsOf: [search, search], at: arguments.count - 1)
+                arguments += [pattern, pattern]
             }
+            arguments.append(query.limit + 1)
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let sql = "SELECT \(Columns.case) FROM cases \(whereClause) ORDER BY id DESC LIMIT ?"
             let found = try db.fetch(sql, arguments, as: RowDecoding.caseValue)

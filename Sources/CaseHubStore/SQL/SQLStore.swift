@@ -41,7 +41,6 @@ struct CommitNews: Sendable, Equatable {
         case passingEvent(caseId: String, thread: ThreadName?, event: JSONValue)
         case deliveriesQueued
         case firingsPlanned
-        case endpointsChanged
     }
 
     var items: [Item] = []
@@ -71,7 +70,6 @@ extension SQLStore {
             case .passingEvent(let caseId, let thread, let event): caseChanges.publish(caseId: caseId, thread: thread, event: event)
             case .deliveriesQueued: outboxBell.ring()
             case .firingsPlanned: firingsBell.ring()
-            case .endpointsChanged: outbox.endpointsChanged()
             }
         }
     }
