@@ -35,6 +35,10 @@ public protocol Store: Sendable {
     func postMessage(_ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?) async throws -> PostOutcome
     func message(caseId: String, id: String) async throws -> Message?
     func messages(caseId: String, thread: ThreadName, query: MessageQuery) async throws -> MessagePage
+    /// The newest log `seq` of the case this process has seen committed, when every commit
+    /// passes through this process (the embedded SQLite store); nil when it cannot know.
+    /// An answer read at this `seq` (``MessagePage/logSeq``) still holds.
+    func knownLogSeq(caseId: String) -> Int?
     func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message
     func redactMessage(caseId: String, id: String, by actor: Actor, reason: String?) async throws -> Message
     func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message
@@ -134,7 +138,7 @@ public struct CasePage: Sendable {
     public var nextAfter: String?
 }
 
-public struct MessageQuery: Sendable {
+public struct MessageQuery: Sendable, Hashable {
     public var after: Int?
     public var before: Int?
     public var limit: Int

@@ -268,3 +268,34 @@ import Testing
         }
     }
 }
+
+/// What a store tells of each case's newest committed log `seq`, which decides whether an
+/// answer read earlier may be served again.
+@Suite struct KnownLogSeqTests {
+    @Test(arguments: StoreBackend.all)
+    func aPageCarriesTheLogSeqItWasReadAtAndTheStoreKnowsEachCommit(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let caseValue = try await Sample.openCase(store)
+            let first = try await Sample.post(store, caseValue.id, "pertama")
+            let query = MessageQuery(after: nil, before: nil, limit: 50)
+            let page = try await store.messages(caseId: caseValue.id, thread: .family, query: query)
+            let log = try await Sample.allEntries(store, caseValue.id)
+            #expect(page.logSeq == log.last?.seq)
+            #expect(page.logSeq == first.seq)
+
+            let second = try await Sample.post(store, caseValue.id, "kedua")
+            switch backend {
+            case .sqlite:
+                // One process owns the file: every commit is known as soon as it answers.
+                let known = try #require(store.knownLogSeq(caseId: caseValue.id))
+                #expect(known >= second.seq)
+                #expect(known == (try await Sample.allEntries(store, caseValue.id)).last?.seq)
+                #expect(known != page.logSeq)
+                #expect(store.knownLogSeq(caseId: "no-such-case") == nil)
+            case .postgres:
+                // Other instances commit unseen, so the store never vouches for a case.
+                #expect(store.knownLogSeq(caseId: caseValue.id) == nil)
+            }
+        }
+    }
+}

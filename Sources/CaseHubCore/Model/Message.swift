@@ -110,9 +110,13 @@ public struct NewMessage: Sendable {
 public struct MessagePage: Sendable {
     public var messages: [RenderedMessage]
     public var hasMore: Bool
-    public init(messages: [RenderedMessage], hasMore: Bool) {
+    /// The case's log `seq` in the snapshot the page was read from: every change to a
+    /// message appends to the log, so the page holds for as long as the log has not grown.
+    public var logSeq: Int
+    public init(messages: [RenderedMessage], hasMore: Bool, logSeq: Int) {
         self.messages = messages
         self.hasMore = hasMore
+        self.logSeq = logSeq
     }
 }
 

@@ -3,11 +3,15 @@ import Hummingbird
 
 extension Response {
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        let bytes = value.canonicalBytes
-        return Response(
+        json(body: ByteBuffer(bytes: value.canonicalBytes), status: status)
+    }
+
+    /// An answer whose JSON is already written.
+    static func json(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(bytes.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)],
+            body: .init(byteBuffer: body))
     }
 
     static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {

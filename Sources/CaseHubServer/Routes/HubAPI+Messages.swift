@@ -34,8 +34,14 @@ extension HubAPI {
                 after: try request.queryInt("after", in: 0...Int.max),
                 before: try request.queryInt("before", in: 0...Int.max),
                 limit: try request.queryInt("limit", in: 1...200) ?? 50)
+            let key = MessagePageCache.Key(caseId: caseId, thread: thread, query: query)
+            if let logSeq = store.knownLogSeq(caseId: caseId), let body = pages.body(for: key, atLogSeq: logSeq) {
+                return Response.json(body: body)
+            }
             let page = try await store.messages(caseId: caseId, thread: thread, query: query)
-            return Response.json(["messages": .array(page.messages.map(\.json)), "has_more": .bool(page.hasMore)])
+            let body = ByteBuffer(bytes: JSONValue.members(["has_more": .bool(page.hasMore), "messages": .array(page.messages.map(\.json))]).canonicalBytes)
+            if store.knownLogSeq(caseId: caseId) == page.logSeq { pages.keep(body, for: key, atLogSeq: page.logSeq) }
+            return Response.json(body: body)
         }
 
         v1.get("cases/:case/messages/:message") { _, context in

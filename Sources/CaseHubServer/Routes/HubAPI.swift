@@ -11,6 +11,8 @@ struct HubAPI: Sendable {
     let emailWaiting: String?
     /// Shared with the live stream, so both drop a token's stale memberships together.
     let principals: PrincipalCache
+    /// Thread pages as answered, while their case is unchanged.
+    let pages = MessagePageCache()
     var tokens: TokenResolver { TokenResolver(store: store, cache: principals) }
 
     func register(on router: Router<HubRequestContext>) {

@@ -34,6 +34,8 @@ public final class PostgresStore: SQLStore, Service {
     /// Tells this instance's own notifications from the others', and its leases.
     let instanceId = Identifier.make()
     var leaseOwner: String { instanceId }
+    /// Other instances commit to the same database unseen, so no answer is kept.
+    var caseHeads: CaseHeads? { nil }
 
     /// The channel every instance listens on.
     static let channel = "casehub_news"

@@ -50,8 +50,8 @@ extension SQLStore {
     }
 
     public func messages(caseId: String, thread: ThreadName, query: MessageQuery) async throws -> MessagePage {
-        try await read { db in
-            guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
+        let page = try await read { db in
+            guard let logSeq = try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseId]) else { throw CaseHubError.caseNotFound }
             let lower = query.after ?? 0
             let upper = query.before ?? Int.max
             if query.after == nil, query.before != nil {
@@ -59,13 +59,16 @@ extension SQLStore {
                 let newestFirst = try db.fetch(
                     "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                     [caseId, thread.rawValue, upper, query.limit + 1], as: RowDecoding.renderedMessage)
-                return MessagePage(messages: newestFirst.prefix(query.limit).reversed(), hasMore: newestFirst.count > query.limit)
+                return MessagePage(
+                    messages: newestFirst.prefix(query.limit).reversed(), hasMore: newestFirst.count > query.limit, logSeq: logSeq)
             }
             let messages = try db.fetch(
                 "SELECT seq, rendered FROM messages WHERE case_id = ? AND thread = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
                 [caseId, thread.rawValue, lower, upper, query.limit + 1], as: RowDecoding.renderedMessage)
-            return MessagePage(messages: Array(messages.prefix(query.limit)), hasMore: messages.count > query.limit)
+            return MessagePage(messages: Array(messages.prefix(query.limit)), hasMore: messages.count > query.limit, logSeq: logSeq)
         }
+        caseHeads?.raise(caseId, to: page.logSeq)
+        return page
     }
 
     public func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message {

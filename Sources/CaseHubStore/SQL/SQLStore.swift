@@ -20,6 +20,9 @@ protocol SQLStore: Store {
     var keySweep: KeySweep { get }
     /// Names this process on the deliveries it leases.
     var leaseOwner: String { get }
+    /// Each case's newest committed log `seq`, kept only when every commit passes through
+    /// this process (nil when other hub instances write the same database).
+    var caseHeads: CaseHeads? { get }
 
     /// Runs a command in a write transaction; a thrown error rolls back what it did.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
@@ -95,7 +98,7 @@ extension SQLStore {
     func changeCase<T: Sendable>(
         _ caseId: String, requireOpen: Bool = true, _ body: @escaping @Sendable (inout LogAppender, any SQLSession) throws -> T
     ) async throws -> T {
-        let (result, news) = try await write { db in
+        let (result, news, head) = try await write { db in
             var log = try LogAppender(caseId: caseId, db: db)
             if requireOpen { try log.requireOpen() }
             let result = try body(&log, db)
@@ -106,9 +109,15 @@ extension SQLStore {
             if queued { news.items.append(.deliveriesQueued) }
             if log.plannedFirings { news.items.append(.firingsPlanned) }
             if !news.isEmpty { try self.announce(news, in: db) }
-            return (result, news)
+            return (result, news, log.seq)
         }
+        // Before the caller answers: whoever hears of this command finds the case changed.
+        caseHeads?.raise(caseId, to: head)
         heard(news)
         return result
+    }
+
+    public func knownLogSeq(caseId: String) -> Int? {
+        caseHeads?.seq(of: caseId)
     }
 }

@@ -16,6 +16,8 @@ public final class SQLiteStore: SQLStore {
     let reader: GroupReader
     let keySweep = KeySweep()
     let leaseOwner = Identifier.make()
+    /// One process owns the file, so it sees every commit.
+    let caseHeads: CaseHeads? = CaseHeads()
     let outbox: Outbox
     let outboxBell = Doorbell()
     let firingsBell = Doorbell()
