@@ -1,11 +1,25 @@
 import CaseHubCore
-import CaseHubStore
 import GRDB
 import Testing
+
+@testable import CaseHubStore
 
 /// What is particular to the SQLite file: durability across reopening and tamper evidence
 /// against edits made directly in the file.
 @Suite struct SQLiteStoreTests {
+    /// WAL mode's usual `NORMAL` syncs only at checkpoints; a commit answered before its sync
+    /// could be lost to a power cut.
+    @Test func theWriterSyncsEveryCommit() async throws {
+        try await StoreBackend.sqlite.withStore { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let (journal, synchronous) = try sqlite.pool.writeWithoutTransaction { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+            }
+            #expect(journal == "wal")
+            #expect(synchronous == 2, "PRAGMA synchronous = FULL is 2")
+        }
+    }
+
     @Test func everythingSurvivesReopeningTheFile() async throws {
         try await StoreBackend.sqlite.withStore { store, fixture in
             let caseValue = try await Sample.openCase(store)

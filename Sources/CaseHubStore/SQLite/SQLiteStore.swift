@@ -44,10 +44,14 @@ public final class SQLiteStore: SQLStore {
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        if !readOnly {
+            // GRDB sets `synchronous = NORMAL` once it has put the file in WAL mode, which
+            // syncs only at checkpoints: a power cut could lose commits already answered. FULL
+            // syncs the WAL at each commit (one sync per group of commands). Only the writer
+            // connection commits, so only it needs the setting.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         self.writer = GroupCommitWriter(pool: pool)
         self.reader = GroupReader(pool: pool)
         // One process writes the file, so the enabled endpoints can be kept between commands.
