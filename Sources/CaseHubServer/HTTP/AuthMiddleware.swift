@@ -8,7 +8,7 @@ struct AuthMiddleware: RouterMiddleware {
     let tokens: TokenResolver
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
+        guard let header = request.headers.first(.authorization) else {
             throw CaseHubError.unauthorized("missing Authorization: Bearer <token>")
         }
         let parts = header.split(separator: " ", maxSplits: 1)

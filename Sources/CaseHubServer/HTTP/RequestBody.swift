@@ -18,14 +18,14 @@ struct RequestBody {
     /// Reads the whole body: 415 for a non-JSON content type, 413 above the size limit, 400
     /// when it is not a JSON object in UTF-8.
     static func read(_ request: Request, context: some RequestContext) async throws -> RequestBody {
-        if let contentType = request.headers[.contentType] {
-            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        if let contentType = request.headers.first(.contentType) {
+            let mediaType = Self.mediaType(of: contentType)
             guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
                 throw CaseHubError.unsupportedMediaType("the body must be application/json, not \(mediaType)")
             }
         }
         let tooLarge = CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > context.maxUploadSize {
+        if let length = request.headers.first(.contentLength).flatMap({ Int($0) }), length > context.maxUploadSize {
             throw tooLarge
         }
         let buffer: ByteBuffer
@@ -44,6 +44,15 @@ struct RequestBody {
         }
         guard case .object(let members) = document else { throw CaseHubError.invalidRequest(field: "body", "must be a JSON object") }
         return RequestBody(members: members)
+    }
+
+    /// The media type of a `Content-Type` value, lowercased, without parameters or the
+    /// spaces and tabs around it.
+    static func mediaType(of contentType: String) -> String {
+        let type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let trimmed = type.drop(while: isBlank).reversed().drop(while: isBlank).reversed()
+        return String(decoding: trimmed.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     private func name(_ key: String) -> String { path + key }

@@ -9,7 +9,7 @@ extension HubAPI {
             let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)
             let principal = try context.caller()
-            let idempotency = try request.headers[Self.idempotencyKeyHeader].map { key in
+            let idempotency = try request.headers.first(Self.idempotencyKeyHeader).map { key in
                 guard (1...255).contains(key.utf8.count) else {
                     throw CaseHubError.invalidRequest(field: "Idempotency-Key", "must be 1 to 255 characters")
                 }
