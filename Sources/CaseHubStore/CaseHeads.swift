@@ -6,13 +6,13 @@ import Synchronization
 /// store: one process owns the file). There, a case whose head is still the one an answer was
 /// read at has not changed since, so the answer may be served again from memory. A head only
 /// ever rises: commands and reads report what they saw in any order.
-public final class CaseHeads: Sendable {
+final class CaseHeads: Sendable {
     private let heads = Mutex<[String: Int]>([:])
 
-    public init() {}
+    init() {}
 
     /// The newest committed `seq` seen for the case, or nil before any.
-    public func seq(of caseId: String) -> Int? {
+    func seq(of caseId: String) -> Int? {
         heads.withLock { $0[caseId] }
     }
 

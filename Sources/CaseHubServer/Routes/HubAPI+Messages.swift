@@ -39,7 +39,8 @@ extension HubAPI {
                 return Response.json(body: body)
             }
             let page = try await store.messages(caseId: caseId, thread: thread, query: query)
-            let body = ByteBuffer(bytes: JSONValue.members(["has_more": .bool(page.hasMore), "messages": .array(page.messages.map(\.json))]).canonicalBytes)
+            let json = JSONValue.members(["has_more": .bool(page.hasMore), "messages": .array(page.messages.map(\.json))])
+            let body = ByteBuffer(bytes: json.canonicalBytes)
             if store.knownLogSeq(caseId: caseId) == page.logSeq { pages.keep(body, for: key, atLogSeq: page.logSeq) }
             return Response.json(body: body)
         }
