@@ -79,7 +79,7 @@ public struct EndpointTarget: Sendable {
     }
 }
 
-/// One attempt's outcome, for ``Store/recordAttempt(_:)``.
+/// One attempt's outcome, for ``Store/recordAttempts(_:)``.
 public struct AttemptRecord: Sendable {
     public enum Verdict: Sendable, Equatable {
         case delivered
@@ -108,5 +108,23 @@ public struct AttemptRecord: Sendable {
         self.verdict = verdict
         self.disableEndpoint = disableEndpoint
         self.disableFailingAfterMillis = disableFailingAfterMillis
+    }
+}
+
+/// An attempt ``Store/recordAttempts(_:)`` did not record, and why.
+public struct UnrecordedAttempt: Sendable {
+    public var deliveryId: String
+    public var error: any Error
+
+    public init(deliveryId: String, error: any Error) {
+        self.deliveryId = deliveryId
+        self.error = error
+    }
+}
+
+extension Store {
+    /// Records one attempt; throws why it could not.
+    public func recordAttempt(_ record: AttemptRecord) async throws {
+        if let unrecorded = await recordAttempts([record]).first { throw unrecorded.error }
     }
 }

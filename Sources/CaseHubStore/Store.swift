@@ -87,10 +87,14 @@ public protocol Store: Sendable {
     func retryDelivery(id: String) async throws -> Delivery
     /// Leases due deliveries to this process's worker.
     func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery]
-    /// Records one attempt: the row's new state and its `delivery.*` log entry, together.
-    func recordAttempt(_ record: AttemptRecord) async throws
+    /// Records attempts, each with its row's new state and its `delivery.*` log entry in one
+    /// transaction (a case's attempts share one). Returns those it could not record, and why:
+    /// their leases run out and they are sent again.
+    func recordAttempts(_ records: [AttemptRecord]) async -> [UnrecordedAttempt]
     /// Frees every lease: called when a worker starts, since nothing can be in flight then.
     func releaseDeliveryClaims() async throws
+    /// Frees this instance's leases on these rows, so they can be claimed again at once.
+    func releaseDeliveryClaims(ids: [String]) async throws
     /// Answers (once) when new deliveries have been queued since the last call.
     func deliveriesQueued() async
 

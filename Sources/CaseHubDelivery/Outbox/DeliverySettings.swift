@@ -18,6 +18,9 @@ public struct DeliverySettings: Sendable {
     public var smtpTimeout: Duration = .seconds(30)
     /// An endpoint failing without a success for this long is disabled.
     public var disableFailingEndpointAfter: Duration = .seconds(5 * 86_400)
+    /// How long a claimed row may wait for a transfer slot before it is given back to the
+    /// outbox, to be read afresh (its endpoint may have changed meanwhile).
+    public var maxClaimWait: Duration = .seconds(1)
     /// How often to look for due deliveries when nothing wakes the worker.
     public var pollInterval: Duration = .milliseconds(250)
 

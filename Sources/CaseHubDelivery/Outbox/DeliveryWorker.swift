@@ -11,9 +11,11 @@ import Synchronization
 ///
 /// Limits keep one receiver from holding up the others: at most
 /// ``DeliverySettings/perEndpointConcurrency`` transfers per endpoint and
-/// ``DeliverySettings/smtpConcurrency`` to the SMTP server. Claims are leases: a row whose
-/// worker died is sent again (with the same `webhook-id`) once its lease runs out, and at
-/// start, since nothing can be in flight then, every lease is freed.
+/// ``DeliverySettings/smtpConcurrency`` to the SMTP server. Claims, transfers and records run
+/// as a pipeline (``DeliveryLanes``, ``AttemptRecorder``): a slot freed by one transfer takes
+/// the next claimed row at once, while attempts are written in batches behind.
+/// Claims are leases: a row whose worker died is sent again (with the same `webhook-id`) once
+/// its lease runs out, and at start, since nothing can be in flight then, every lease is freed.
 public final class DeliveryWorker: Service {
     private let store: any Store
     private let engine: CurlEngine
@@ -21,9 +23,9 @@ public final class DeliveryWorker: Service {
     private let settings: DeliverySettings
     private let judgement: AttemptJudgement
     private let logger: Logger
-    /// Transfers running, per concurrency key.
-    private let inFlight = Mutex<[String: Int]>([:])
-    /// Rung when deliveries are queued or a transfer ends.
+    private let lanes: Mutex<DeliveryLanes>
+    private let recorder: AttemptRecorder
+    /// Rung when deliveries are queued, a lane has room again, or the worker stops.
     private let wake = Doorbell()
     private let stopping = Atomic(false)
 
@@ -40,11 +42,22 @@ public final class DeliveryWorker: Service {
         self.settings = settings
         self.judgement = AttemptJudgement(schedule: settings.retrySchedule)
         self.logger = logger
+        let limits = DeliveryLanes.Limits(
+            perEndpoint: settings.perEndpointConcurrency, smtp: settings.smtpConcurrency, inFlight: settings.maxInFlight)
+        self.lanes = Mutex(DeliveryLanes(limits: limits, maxWait: settings.maxClaimWait))
+        self.recorder = AttemptRecorder(store: store, logger: logger)
     }
 
     public func run() async throws {
         try await store.releaseDeliveryClaims()
         if let reason = settings.emailWaitingReason { logger.warning("e-mail deliveries wait: \(reason)") }
+        // Not a child task: attempts already sent are written even when the worker is cancelled.
+        let recording = Task {
+            await recorder.run { keys in
+                self.lanes.withLock { $0.recorded(keys) }
+                self.wake.ring()
+            }
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { outer in
                 outer.addTask { [store, wake] in
@@ -54,11 +67,11 @@ public final class DeliveryWorker: Service {
                         wake.ring()
                     }
                 }
-                await withDiscardingTaskGroup { deliveries in
+                await withDiscardingTaskGroup { senders in
                     while !stopping.load(ordering: .relaxed), !Task.isCancelled {
                         let claimed = await claimDue()
-                        for delivery in claimed {
-                            deliveries.addTask { await self.deliver(delivery) }
+                        for delivery in lanes.withLock({ $0.admit(claimed, at: .now) }) {
+                            senders.addTask { await self.send(from: delivery) }
                         }
                         if claimed.isEmpty { await waitForWork() }
                     }
@@ -70,41 +83,31 @@ public final class DeliveryWorker: Service {
             self.stopping.store(true, ordering: .relaxed)
             self.wake.ring()
         }
+        await giveBack(lanes.withLock { $0.dropWaiting() })
+        recorder.close()
+        await recording.value
         if ownsEngine { engine.shutdown() }
         logger.info("delivery worker stopped")
     }
 
     private func claimDue() async -> [ClaimedDelivery] {
-        var (freeSlots, total) = inFlight.withLock { counts in
-            (Dictionary(uniqueKeysWithValues: counts.map { ($0.key, limit(for: $0.key) - $0.value) }), counts.values.reduce(0, +))
-        }
-        freeSlots[ClaimedDelivery.smtpConcurrencyKey] = freeSlots[ClaimedDelivery.smtpConcurrencyKey] ?? settings.smtpConcurrency
-        let room = settings.maxInFlight - total
-        guard room > 0 else { return [] }
+        let room = lanes.withLock { $0.claimRoom() }
+        guard room.total > 0 else { return [] }
         var channels: Set<Delivery.Channel> = [.webhook]
         if settings.smtpURL != nil { channels.insert(.email) }
         do {
             let claim = DeliveryClaim(
-                nowMillis: Timestamp.nowMillis(), limit: room, leaseMillis: leaseMillis, freeSlots: freeSlots,
-                perTargetLimit: settings.perEndpointConcurrency, channels: channels)
-            let claimed = try await store.claimDeliveries(claim)
-            inFlight.withLock { counts in
-                for delivery in claimed { counts[delivery.concurrencyKey, default: 0] += 1 }
-            }
-            return claimed
+                nowMillis: Timestamp.nowMillis(), limit: room.total, leaseMillis: leaseMillis, freeSlots: room.perKey,
+                perTargetLimit: lanes.withLock { $0.freshLaneRoom }, channels: channels)
+            return try await store.claimDeliveries(claim)
         } catch {
             logger.error("could not claim deliveries: \(error)")
             return []
         }
     }
 
-    /// Free slots for the claim: SMTP has its own limit.
-    private func limit(for key: String) -> Int {
-        key == ClaimedDelivery.smtpConcurrencyKey ? settings.smtpConcurrency : settings.perEndpointConcurrency
-    }
-
     private var leaseMillis: UInt64 {
-        AttemptJudgement.milliseconds(max(settings.webhookTimeout, settings.smtpTimeout) * 2 + .seconds(30))
+        AttemptJudgement.milliseconds(max(settings.webhookTimeout, settings.smtpTimeout) * 2 + settings.maxClaimWait + .seconds(30))
     }
 
     private func waitForWork() async {
@@ -116,15 +119,36 @@ public final class DeliveryWorker: Service {
         }
     }
 
-    /// One attempt: render, send, judge, record.
-    func deliver(_ claimed: ClaimedDelivery) async {
-        defer {
-            inFlight.withLock { counts in
-                counts[claimed.concurrencyKey, default: 1] -= 1
-                if counts[claimed.concurrencyKey] == 0 { counts[claimed.concurrencyKey] = nil }
-            }
+    /// Holds one transfer slot of a lane: sends `first`, then whatever waits in the lane, and
+    /// hands each attempt to the recorder.
+    private func send(from first: ClaimedDelivery) async {
+        let key = first.concurrencyKey
+        var next: ClaimedDelivery? = first
+        while let claimed = next {
+            let (record, decision) = await attempt(claimed)
+            let gone = decision.disableEndpoint != nil
+            let (following, stale) = lanes.withLock { $0.sent(key, takeNext: !gone && !stopping.load(ordering: .relaxed), at: .now) }
+            recorder.submit(record, key: key)
+            // Gone: what waits for the endpoint goes back to the outbox, where it waits while the endpoint is disabled.
+            let dropped = gone ? lanes.withLock { $0.dropWaiting(key) } : []
+            await giveBack(stale + dropped)
             wake.ring()
+            next = following
         }
+    }
+
+    /// Frees the leases of rows the worker holds but will not send now.
+    private func giveBack(_ rows: [ClaimedDelivery]) async {
+        guard !rows.isEmpty else { return }
+        do {
+            try await store.releaseDeliveryClaims(ids: rows.map(\.delivery.id))
+        } catch {
+            logger.error("could not give back claimed deliveries (their leases run out): \(error)")
+        }
+    }
+
+    /// One attempt: render, send, judge.
+    func attempt(_ claimed: ClaimedDelivery) async -> (AttemptRecord, AttemptJudgement.Decision) {
         let startedAt = Timestamp.now()
         let result: TransferResult
         let decision: AttemptJudgement.Decision
@@ -145,12 +169,7 @@ public final class DeliveryWorker: Service {
             deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
             disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
-        do {
-            try await store.recordAttempt(record)
-        } catch {
-            // The lease runs out and the delivery is sent again: at least once, never lost.
-            logger.error("could not record a delivery attempt", metadata: ["delivery": "\(claimed.delivery.id)", "error": "\(error)"])
-        }
+        return (record, decision)
     }
 
     private func request(for claimed: ClaimedDelivery) throws -> TransferRequest {

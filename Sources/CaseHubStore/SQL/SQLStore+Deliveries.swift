@@ -58,6 +58,29 @@ extension SQLStore {
     }
 
     public func claimDeliveries(_ claim: DeliveryClaim) async throws -> [ClaimedDelivery] {
+        let leased = try await leaseDueDeliveries(claim)
+        guard !leased.isEmpty else { return [] }
+        do {
+            // The rows are this instance's now: what sending needs is read outside the writer.
+            return try await read { db in
+                var endpoints = EndpointLookup()
+                return try leased.map { id in
+                    guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
+                        throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
+                    }
+                    return try self.claimed(
+                        try RowDecoding.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis,
+                        endpoints: &endpoints, db: db)
+                }
+            }
+        } catch {
+            try? await releaseDeliveryClaims(ids: leased)
+            throw error
+        }
+    }
+
+    /// Leases due rows to this instance and returns their ids.
+    private func leaseDueDeliveries(_ claim: DeliveryClaim) async throws -> [String] {
         try await write { db in
             let now = Int64(claim.nowMillis)
             // One indexed query per target (each enabled endpoint, and the SMTP server) for at
@@ -86,71 +109,106 @@ extension SQLStore {
                     """,
                     arguments, as: { $0[0] as String })
             }
-            return try picked.map { id in
-                try db.run(
-                    "UPDATE deliveries SET lease_until_ms = ?, lease_owner = ? WHERE id = ?", [now + Int64(claim.leaseMillis), self.leaseOwner, id])
-                guard let row = try db.row("SELECT \(Columns.delivery) FROM deliveries WHERE id = ?", [id]) else {
-                    throw CorruptRow(description: "deliveries: \(id) vanished while being claimed")
-                }
-                return try self.claimed(try RowDecoding.deliveryValue(row), attemptCount: row[14], scheduleBase: row[15], nowMillis: claim.nowMillis, db: db)
+            for id in picked {
+                try db.run("UPDATE deliveries SET lease_until_ms = ?, lease_owner = ? WHERE id = ?", [now + Int64(claim.leaseMillis), self.leaseOwner, id])
+            }
+            return picked
+        }
+    }
+
+    public func releaseDeliveryClaims(ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await write { db in
+            for id in ids {
+                try db.run("UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?", [id, self.leaseOwner])
             }
         }
     }
 
-    public func recordAttempt(_ record: AttemptRecord) async throws {
-        let disabledEndpoint: Bool
+    public func recordAttempts(_ records: [AttemptRecord]) async -> [UnrecordedAttempt] {
+        // One transaction per case (its log entries chain one after another); the cases'
+        // transactions go to the store together.
+        let byCase = Dictionary(grouping: records, by: \.caseId)
+        return await withTaskGroup(of: [UnrecordedAttempt].self) { group in
+            for (caseId, records) in byCase {
+                group.addTask { await self.recordAttempts(records, caseId: caseId) }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    private func recordAttempts(_ records: [AttemptRecord], caseId: String) async -> [UnrecordedAttempt] {
         do {
-            disabledEndpoint = try await recordAttemptInLog(record)
+            let (unrecorded, disabledEndpoint) = try await changeCase(caseId, requireOpen: false) { log, db in
+                var unrecorded: [UnrecordedAttempt] = []
+                var disabledEndpoint = false
+                for record in records {
+                    switch try self.leasedDelivery(record, db: db) {
+                    case .success(let delivery):
+                        if try self.record(record, of: delivery, log: &log, db: db) { disabledEndpoint = true }
+                    case .failure(let refusal):
+                        unrecorded.append(UnrecordedAttempt(deliveryId: record.deliveryId, error: refusal))
+                    }
+                }
+                return (unrecorded, disabledEndpoint)
+            }
+            // Again once committed: the cache must hold what the database holds.
+            if disabledEndpoint { outbox.endpointsChanged() }
+            return unrecorded
         } catch {
             outbox.endpointsChanged()  // the transaction may have disabled an endpoint, then rolled back
-            throw error
+            return records.map { UnrecordedAttempt(deliveryId: $0.deliveryId, error: error) }
         }
-        // Again once committed: the cache must hold what the database holds.
-        if disabledEndpoint { outbox.endpointsChanged() }
     }
 
-    /// Returns whether the attempt disabled its endpoint.
-    private func recordAttemptInLog(_ record: AttemptRecord) async throws -> Bool {
-        try await changeCase(record.caseId, requireOpen: false) { log, db in
-            let delivery = try Self.requireDelivery(id: record.deliveryId, db: db)
-            // A lease that ran out may have passed to another instance, which sends and records
-            // the delivery itself.
-            if let owner = try db.row("SELECT lease_owner FROM deliveries WHERE id = ?", [delivery.id])?[0] as String?, owner != self.leaseOwner {
-                throw CaseHubError.conflict("the delivery's lease passed to another hub instance")
-            }
-            let attempts = delivery.attempts + [record.attempt]
-            let status: Delivery.Status
-            let nextMillis: UInt64?
-            let type: LogEntryType
-            switch record.verdict {
-            case .delivered: (status, nextMillis, type) = (.delivered, nil, .deliverySucceeded)
-            case .retry(let at): (status, nextMillis, type) = (.failed, at, .deliveryFailed)
-            case .dead: (status, nextMillis, type) = (.dead, nil, .deliveryDead)
-            }
-            try db.run(
-                """
-                UPDATE deliveries SET status = ?, attempts = ?, attempt_count = attempt_count + 1, next_attempt_ms = ?, lease_until_ms = NULL,
-                    lease_owner = NULL
-                WHERE id = ?
-                """,
-                [status.rawValue, JSONValue.array(attempts.map(\.json)).canonicalString, nextMillis.map { Int64($0) }, delivery.id])
-            var data: [String: JSONValue] = [
-                "delivery_id": .string(delivery.id), "event_id": .string(delivery.eventId), "channel": .string(delivery.channel.rawValue),
-                "target": .string(delivery.target), "attempt": JSONValue(attempts.count), "code": JSONValue(record.attempt.code),
-                "error": JSONValue(record.attempt.error), "duration_ms": JSONValue(record.attempt.durationMillis),
-                "response": JSONValue(record.attempt.response),
-                "next_attempt_at": JSONValue(nextMillis.map { Timestamp.format(millis: $0) }),
-            ]
-            var disabled: String?
-            if let endpointId = delivery.endpointId {
-                disabled = try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.nowMillis(), db: db)
-                if disabled != nil { self.outbox.endpointsChanged() }
-                data["endpoint_disabled"] = JSONValue(disabled)
-            }
-            try log.append(
-                LogDraft(type: type, thread: delivery.thread, parentSeq: delivery.eventSeq, actor: .hub, data: data), at: Timestamp.now())
-            return disabled != nil
+    /// The delivery an attempt is for, or why the attempt must not be recorded; checked
+    /// before anything is written, so a refused attempt leaves the others' transaction whole.
+    private func leasedDelivery(_ record: AttemptRecord, db: any SQLSession) throws -> Result<Delivery, CaseHubError> {
+        guard let row = try db.row("SELECT \(Columns.delivery), lease_owner FROM deliveries WHERE id = ?", [record.deliveryId]) else {
+            return .failure(.notFound("no such delivery"))
         }
+        // A lease that ran out may have passed to another instance, which sends and records
+        // the delivery itself.
+        if let owner = row[17] as String?, owner != leaseOwner {  // the column after `Columns.delivery`
+            return .failure(.conflict("the delivery's lease passed to another hub instance"))
+        }
+        return .success(try RowDecoding.deliveryValue(row))
+    }
+
+    /// Writes one attempt: the row's new state, the endpoint's health, and the `delivery.*`
+    /// entry under the causing event. Returns whether the attempt disabled its endpoint.
+    private func record(_ record: AttemptRecord, of delivery: Delivery, log: inout LogAppender, db: any SQLSession) throws -> Bool {
+        let attempts = delivery.attempts + [record.attempt]
+        let status: Delivery.Status
+        let nextMillis: UInt64?
+        let type: LogEntryType
+        switch record.verdict {
+        case .delivered: (status, nextMillis, type) = (.delivered, nil, .deliverySucceeded)
+        case .retry(let at): (status, nextMillis, type) = (.failed, at, .deliveryFailed)
+        case .dead: (status, nextMillis, type) = (.dead, nil, .deliveryDead)
+        }
+        try db.run(
+            """
+            UPDATE deliveries SET status = ?, attempts = ?, attempt_count = attempt_count + 1, next_attempt_ms = ?, lease_until_ms = NULL,
+                lease_owner = NULL
+            WHERE id = ?
+            """,
+            [status.rawValue, JSONValue.array(attempts.map(\.json)).canonicalString, nextMillis.map { Int64($0) }, delivery.id])
+        var data: [String: JSONValue] = [
+            "delivery_id": .string(delivery.id), "event_id": .string(delivery.eventId), "channel": .string(delivery.channel.rawValue),
+            "target": .string(delivery.target), "attempt": JSONValue(attempts.count), "code": JSONValue(record.attempt.code),
+            "error": JSONValue(record.attempt.error), "duration_ms": JSONValue(record.attempt.durationMillis),
+            "response": JSONValue(record.attempt.response),
+            "next_attempt_at": JSONValue(nextMillis.map { Timestamp.format(millis: $0) }),
+        ]
+        var disabled: String?
+        if let endpointId = delivery.endpointId {
+            disabled = try Self.trackEndpointHealth(endpointId, record: record, at: Timestamp.nowMillis(), db: db)
+            if disabled != nil { outbox.endpointsChanged() }
+            data["endpoint_disabled"] = JSONValue(disabled)
+        }
+        try log.append(LogDraft(type: type, thread: delivery.thread, parentSeq: delivery.eventSeq, actor: .hub, data: data), at: Timestamp.now())
+        return disabled != nil
     }
 
     public func deliveriesQueued() async {
@@ -187,15 +245,14 @@ extension SQLStore {
     }
 
     /// Gathers what sending needs: the causing entry, the endpoint or the recipient, the message.
-    func claimed(_ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, db: any SQLSession) throws -> ClaimedDelivery {
+    func claimed(
+        _ delivery: Delivery, attemptCount: Int, scheduleBase: Int, nowMillis: UInt64, endpoints: inout EndpointLookup, db: any SQLSession
+    ) throws -> ClaimedDelivery {
         guard let event = try db.row("SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq = ?", [delivery.caseId, delivery.eventSeq])
             .map(RowDecoding.logEntry)
         else { throw CorruptRow(description: "deliveries: \(delivery.id) names a missing log entry") }
         var endpoint: EndpointTarget?
-        if let endpointId = delivery.endpointId, let row = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [endpointId]) {
-            let current = try RowDecoding.endpointValue(row)
-            var secrets: [String] = [row[10]]
-            if let previous = row[11] as String?, let until = row[9] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
+        if let endpointId = delivery.endpointId, let (current, secrets) = try endpoints.endpoint(endpointId, nowMillis: nowMillis, db: db) {
             // Judged again now: an endpoint whose roles or events changed since the row was
             // queued must not receive what it no longer subscribes to. A routing rule chose
             // its endpoints by role: for those only the roles count.
@@ -216,5 +273,23 @@ extension SQLStore {
         return ClaimedDelivery(
             delivery: delivery, event: event, attemptNumber: attemptCount + 1, scheduleIndex: attemptCount - scheduleBase,
             endpoint: endpoint, recipient: recipient, message: message)
+    }
+}
+
+/// The endpoints of one claim, each read once however many of its rows were claimed.
+struct EndpointLookup {
+    private var known: [String: (WebhookEndpoint, secrets: [String])?] = [:]
+
+    /// The endpoint as it is now, and every secret that signs now (the current one first).
+    mutating func endpoint(_ id: String, nowMillis: UInt64, db: any SQLSession) throws -> (WebhookEndpoint, secrets: [String])? {
+        if let found = known[id] { return found }
+        var found: (WebhookEndpoint, secrets: [String])?
+        if let row = try db.row("SELECT \(Columns.endpoint) FROM endpoints WHERE id = ?", [id]) {
+            var secrets: [String] = [row[10]]
+            if let previous = row[11] as String?, let until = row[9] as Int64?, until > Int64(nowMillis) { secrets.append(previous) }
+            found = (try RowDecoding.endpointValue(row), secrets)
+        }
+        known[id] = found
+        return found
     }
 }
