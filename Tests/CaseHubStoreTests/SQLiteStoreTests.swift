@@ -20,6 +20,14 @@ import Testing
         }
     }
 
+    @Test func theWritersSavepointJournalsStayInMemory() async throws {
+        try await StoreBackend.sqlite.withStore { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let tempStore = try sqlite.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") }
+            #expect(tempStore == 2, "PRAGMA temp_store = MEMORY is 2")
+        }
+    }
+
     @Test func everythingSurvivesReopeningTheFile() async throws {
         try await StoreBackend.sqlite.withStore { store, fixture in
             let caseValue = try await Sample.openCase(store)

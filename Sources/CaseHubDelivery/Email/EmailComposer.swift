@@ -40,9 +40,9 @@ public struct EmailComposer: Sendable {
         let domain = from.split(separator: "@").last.map(String.init) ?? "casehub.local"
         var mail = MIMEMessage(
             from: (name: "CaseHub", address: from), to: (name: recipient.name, address: address),
-            subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), date: Date(),
+            subject: subject.trimmed, date: Date(),
             messageId: "\(claimed.delivery.id)@\(domain)", conversationId: "case-\(claimed.delivery.caseId)@\(domain)",
-            text: text.trimmingCharacters(in: .whitespacesAndNewlines) + "\n", html: html)
+            text: text.trimmed + "\n", html: html)
         mail.extraHeaders = [("Auto-Submitted", "auto-generated"), ("X-CaseHub-Case", claimed.delivery.caseId)]
         return mail
     }

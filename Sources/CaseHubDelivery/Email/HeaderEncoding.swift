@@ -5,17 +5,21 @@ import Foundation
 enum HeaderEncoding {
     /// An unstructured header value (a subject).
     static func text(_ value: String) -> String {
-        let clean = value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        guard !clean.allSatisfy(\.isASCII) else { return clean }
+        let clean = oneLine(value)
+        guard !isASCII(clean) else { return clean }
         return encodedWords(clean).joined(separator: "\r\n ")
     }
 
     /// A display name for an address: quoted when ASCII, encoded words otherwise.
     static func displayName(_ name: String) -> String {
-        let clean = name.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        guard clean.allSatisfy(\.isASCII) else { return encodedWords(clean).joined(separator: " ") }
-        let escaped = clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "\"\(escaped)\""
+        let clean = oneLine(name)
+        guard isASCII(clean) else { return encodedWords(clean).joined(separator: " ") }
+        var quoted = "\""
+        for character in clean {
+            if character == "\\" || character == "\"" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
     }
 
     /// `Name <address>`.
@@ -23,6 +27,14 @@ enum HeaderEncoding {
         guard let name, !name.isEmpty else { return "<\(address)>" }
         return "\(displayName(name)) <\(address)>"
     }
+
+    /// Line breaks as spaces: a header value is one line.
+    private static func oneLine(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else { return value }
+        return String(decoding: value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    private static func isASCII(_ value: String) -> Bool { value.utf8.allSatisfy { $0 < 0x80 } }
 
     /// Encoded words of at most 75 characters: 12 for `=?UTF-8?B?` and `?=`, so at most 63
     /// base64 characters, which carry 45 bytes; a character is never split between words.

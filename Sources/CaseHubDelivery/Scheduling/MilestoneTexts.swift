@@ -32,7 +32,7 @@ public struct MilestoneTexts: Sendable {
                 "due_time": time.format(millis: milestone.dueMillis, locale: locale),
                 "reminder_label": firing.detail.flatMap(ISODuration.init).map(labels.duration) ?? "",
             ]
-            posts[thread] = templates.render(name, locale: locale, context).trimmingCharacters(in: .whitespacesAndNewlines)
+            posts[thread] = templates.render(name, locale: locale, context).trimmed
         }
         return posts
     }

@@ -222,7 +222,8 @@ extension SQLStore {
     /// why it was disabled, if it was.
     static func trackEndpointHealth(_ endpointId: String, record: AttemptRecord, at nowMillis: UInt64, db: any SQLSession) throws -> String? {
         if record.verdict == .delivered {
-            try db.run("UPDATE endpoints SET failing_since_ms = NULL WHERE id = ?", [endpointId])
+            // Most successes follow a success: then the row is left as it is, unwritten.
+            try db.run("UPDATE endpoints SET failing_since_ms = NULL WHERE id = ? AND failing_since_ms IS NOT NULL", [endpointId])
             return nil
         }
         try db.run("UPDATE endpoints SET failing_since_ms = COALESCE(failing_since_ms, ?) WHERE id = ?", [Int64(nowMillis), endpointId])

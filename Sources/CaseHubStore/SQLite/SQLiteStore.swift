@@ -50,7 +50,9 @@ public final class SQLiteStore: SQLStore {
             // syncs only at checkpoints: a power cut could lose commits already answered. FULL
             // syncs the WAL at each commit (one sync per group of commands). Only the writer
             // connection commits, so only it needs the setting.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // Each command runs in a savepoint, whose undo record SQLite writes to a temporary
+            // file once it passes 64 KiB (a large group's commands do): kept in memory instead.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY") }
         }
         self.writer = GroupCommitWriter(pool: pool)
         self.reader = GroupReader(pool: pool)
