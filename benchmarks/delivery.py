@@ -73,9 +73,21 @@ class Hub:
         with urllib.request.urlopen(request) as answer:
             return json.loads(answer.read() or b"null")
 
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kb(self):
         with open(f"/proc/{self.process.pid}/status") as status:
             return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
+
+
+def machine_ticks():
+    """(idle, total) clock ticks of every core since boot."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return values[3] + values[4], sum(values)
 
 
 def count(sql, *args):
@@ -92,6 +104,8 @@ def requeue(channel):
 def drain(hub, channel, total):
     """Times the hub delivering `total` rows of `channel`, for at most `seconds`."""
     begin = time.monotonic()
+    cpu_before = hub.cpu_seconds()
+    idle_before, total_before = machine_ticks()
     samples = []
     delivered = 0
     polls = 0
@@ -104,8 +118,11 @@ def drain(hub, channel, total):
         if delivered >= total:
             break
     elapsed = time.monotonic() - begin
+    cpu_us = (hub.cpu_seconds() - cpu_before) * 1e6 / max(delivered, 1)
+    idle_after, total_after = machine_ticks()
+    idle = 100 * (idle_after - idle_before) / max(total_after - total_before, 1)
     failed = count("SELECT count(*) FROM deliveries WHERE channel = ? AND attempt_count > 0 AND status != 'delivered'", channel)
-    return delivered / elapsed, delivered, failed, samples
+    return delivered / elapsed, delivered, failed, samples, cpu_us, idle
 
 
 def wrk_rate(url):
@@ -159,7 +176,7 @@ http {{ access_log off; keepalive_requests 1000000;
         db.execute("UPDATE endpoints SET url = ?", (f"http://127.0.0.1:{nginx_port}/hook",))
     requeue("webhook")
     hub = Hub(smtp_port=closed)
-    webhook_rate, webhook_done, webhook_failed, webhook_rss = drain(hub, "webhook", webhooks)
+    webhook_rate, webhook_done, webhook_failed, webhook_rss, webhook_cpu, webhook_idle = drain(hub, "webhook", webhooks)
     stop(hub.process)
     stop(nginx)
 
@@ -175,19 +192,19 @@ http {{ access_log off; keepalive_requests 1000000;
     email_ceiling = mails / (time.monotonic() - begin)
     requeue("email")
     hub = Hub(smtp_port=sink_port)
-    email_rate, email_done, email_failed, email_rss = drain(hub, "email", emails)
+    email_rate, email_done, email_failed, email_rss, email_cpu, email_idle = drain(hub, "email", emails)
     verify = hub.call("GET", f"/v1/cases/{case}/log/verify")
     stop(hub.process)
     stop(sink)
 
     print()
-    print(f"{'channel':<10} {'backlog':>8} {'delivered':>10} {'failed':>7} {'per second':>11} {'ceiling/s':>10} {'of ceiling':>11} {'RSS MiB start → max → end':>28}")
-    for name, total, done, failed, rate, ceiling, rss in [
-        ("webhooks", webhooks, webhook_done, webhook_failed, webhook_rate, webhook_ceiling, webhook_rss),
-        ("e-mail", emails, email_done, email_failed, email_rate, email_ceiling, email_rss),
+    print(f"{'channel':<10} {'backlog':>8} {'delivered':>10} {'failed':>7} {'per second':>11} {'ceiling/s':>10} {'of ceiling':>11} {'hub CPU µs each':>16} {'machine idle':>13} {'RSS MiB start → max → end':>28}")
+    for name, total, done, failed, rate, ceiling, rss, cpu, idle in [
+        ("webhooks", webhooks, webhook_done, webhook_failed, webhook_rate, webhook_ceiling, webhook_rss, webhook_cpu, webhook_idle),
+        ("e-mail", emails, email_done, email_failed, email_rate, email_ceiling, email_rss, email_cpu, email_idle),
     ]:
         memory = f"{rss[0] / 1024:.0f} → {max(rss) / 1024:.0f} → {rss[-1] / 1024:.0f}" if rss else "-"
-        print(f"{name:<10} {total:>8} {done:>10} {failed:>7} {rate:>11.0f} {ceiling:>10.0f} {100 * rate / ceiling:>10.0f}% {memory:>28}")
+        print(f"{name:<10} {total:>8} {done:>10} {failed:>7} {rate:>11.0f} {ceiling:>10.0f} {100 * rate / ceiling:>10.0f}% {cpu:>16.0f} {idle:>12.0f}% {memory:>28}")
     print(f"\nwebhook ceiling: wrk -c{CONCURRENCY} on nginx (return 204); e-mail ceiling: smtp-source -s {SMTP_CONNECTIONS}, 2 KB messages, on smtp-sink")
     print(f"case log after the runs: {verify}")
 finally:

@@ -20,6 +20,17 @@ import Testing
         }
     }
 
+    @Test func anUnsyncedCommandCommitsWithoutSyncAndTheNextIsSyncedAgain() async throws {
+        try await StoreBackend.sqlite.withStore { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let synchronous: @Sendable (any SQLSession) throws -> Int? = { db in try db.row("PRAGMA synchronous", []).map { $0[0] } }
+            #expect(try await sqlite.writeUnsynced(synchronous) == 1, "PRAGMA synchronous = NORMAL is 1")
+            #expect(try await sqlite.write(synchronous) == 2)
+            #expect(try await sqlite.writeUnsynced(synchronous) == 1)
+            #expect(try await sqlite.write(synchronous) == 2)
+        }
+    }
+
     @Test func theWritersSavepointJournalsStayInMemory() async throws {
         try await StoreBackend.sqlite.withStore { store, _ in
             let sqlite = try #require(store as? SQLiteStore)

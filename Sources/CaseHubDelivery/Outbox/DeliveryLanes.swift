@@ -3,10 +3,10 @@ import CaseHubStore
 /// The worker's deliveries per concurrency key (an endpoint, or the SMTP server), from claim
 /// to record: leased and waiting for a transfer slot, being sent, and sent but not yet recorded.
 ///
-/// A lane keeps up to one round of transfers waiting beside those being sent, so a slot that
-/// frees is taken at once: the store's claims and records overlap the transfers instead of
-/// standing between them. The transfer limits are unchanged by this; only rows the worker
-/// holds grow, and they are bounded too (``holdFactor``).
+/// A lane keeps a few rounds of transfers waiting (``waitingRounds``) beside those being
+/// sent, so a slot that frees is taken at once: the store's claims and records overlap the
+/// transfers instead of standing between them. The transfer limits are unchanged by this;
+/// only rows the worker holds grow, and they are bounded too (``holdFactor``).
 struct DeliveryLanes {
     struct Limits {
         var perEndpoint: Int
@@ -19,7 +19,10 @@ struct DeliveryLanes {
 
     /// A lane holds at most this many times its transfer limit (waiting, sending and being
     /// recorded): when the store falls behind, claiming stops instead of memory growing.
-    static let holdFactor = 4
+    static let holdFactor = 8
+    /// Rows a lane keeps waiting, in multiples of its transfer limit: enough to bridge a claim
+    /// that waits behind a large group of records in the store.
+    static let waitingRounds = 4
 
     private struct Waiting {
         var claimed: ClaimedDelivery
@@ -46,20 +49,23 @@ struct DeliveryLanes {
     }
 
     /// How many rows each key may take in the next claim: enough to fill its transfer slots
-    /// and one round waiting. A key not listed may take ``freshLaneRoom``.
+    /// and the rounds waiting. A key not listed may take ``freshLaneRoom``.
     func claimRoom() -> (perKey: [String: Int], total: Int) {
         var perKey: [String: Int] = [:]
         var held = 0
         for (key, lane) in lanes {
             let limit = limits.transfers(key)
-            perKey[key] = max(0, min(2 * limit - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held))
+            perKey[key] = max(0, min(room(limit) - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held))
             held += lane.held
         }
-        perKey[ClaimedDelivery.smtpConcurrencyKey] = perKey[ClaimedDelivery.smtpConcurrencyKey] ?? 2 * limits.smtp
+        perKey[ClaimedDelivery.smtpConcurrencyKey] = perKey[ClaimedDelivery.smtpConcurrencyKey] ?? room(limits.smtp)
         return (perKey, max(0, Self.holdFactor * limits.inFlight - held))
     }
 
-    var freshLaneRoom: Int { 2 * limits.perEndpoint }
+    var freshLaneRoom: Int { room(limits.perEndpoint) }
+
+    /// Rows a lane of this transfer limit takes while none are held: its slots, and the rounds waiting.
+    private func room(_ limit: Int) -> Int { (1 + Self.waitingRounds) * limit }
 
     /// Adds claimed rows; returns those to send now (each in a slot of its own).
     mutating func admit(_ claimed: [ClaimedDelivery], at now: ContinuousClock.Instant) -> [ClaimedDelivery] {

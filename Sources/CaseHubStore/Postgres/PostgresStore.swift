@@ -133,6 +133,13 @@ public final class PostgresStore: SQLStore, Service {
         try await transaction(begin: "BEGIN", body)
     }
 
+    func writeUnsynced<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN") { db in
+            try db.run("SET LOCAL synchronous_commit TO OFF")
+            return try body(db)
+        }
+    }
+
     /// Short reads run statement by statement, each seeing what was committed when it started.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         try await transaction(begin: nil, body)

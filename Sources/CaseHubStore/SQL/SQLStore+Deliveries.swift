@@ -81,7 +81,8 @@ extension SQLStore {
 
     /// Leases due rows to this instance and returns their ids.
     private func leaseDueDeliveries(_ claim: DeliveryClaim) async throws -> [String] {
-        try await write { db in
+        // Unsynced: after a crash every lease is freed at start, so losing one loses nothing.
+        try await writeUnsynced { db in
             let now = Int64(claim.nowMillis)
             // One indexed query per target (each enabled endpoint, and the SMTP server) for at
             // most its free slots: a backlog for one busy endpoint costs nothing per claim,
@@ -118,7 +119,7 @@ extension SQLStore {
 
     public func releaseDeliveryClaims(ids: [String]) async throws {
         guard !ids.isEmpty else { return }
-        try await write { db in
+        try await writeUnsynced { db in
             for id in ids {
                 try db.run("UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?", [id, self.leaseOwner])
             }

@@ -26,6 +26,9 @@ protocol SQLStore: Store {
 
     /// Runs a command in a write transaction; a thrown error rolls back what it did.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
+    /// Runs a command whose changes a crash may lose (delivery leases, which a restart frees
+    /// anyway): its commit does not wait for the disk, though a later synced commit covers it.
+    func writeUnsynced<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Runs a short read.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Runs a read that may take long (a whole log), apart from the short ones.

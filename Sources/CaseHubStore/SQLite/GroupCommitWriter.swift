@@ -15,6 +15,8 @@ final class GroupCommitWriter: Sendable {
         /// fails, which dooms the whole batch.
         let run: @Sendable (Database) throws -> Completion
         let fail: @Sendable (any Error) -> Void
+        /// Whether the command's caller must not hear of it before it is on disk.
+        let synced: Bool
     }
 
     static let maxBatch = 512
@@ -36,7 +38,9 @@ final class GroupCommitWriter: Sendable {
         batcher = Batcher(label: "casehub.sqlite.writer", maxBatch: Self.maxBatch) { batch in Self.commit(batch, pool: pool) }
     }
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// - Parameter synced: false for a command a crash may lose; a group of such commands
+    ///   alone commits without syncing (a later synced commit covers it).
+    func write<T: Sendable>(synced: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let job = Job(
                 run: { db in
@@ -55,7 +59,7 @@ final class GroupCommitWriter: Sendable {
                         }
                     }
                 },
-                fail: { continuation.resume(throwing: $0) })
+                fail: { continuation.resume(throwing: $0) }, synced: synced)
             batcher.enqueue(job)
         }
     }
@@ -65,6 +69,9 @@ final class GroupCommitWriter: Sendable {
         completions.reserveCapacity(batch.count)
         do {
             try pool.writeWithoutTransaction { db in
+                let synced = batch.contains(where: \.synced)
+                if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
+                defer { if !synced { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
                 try db.inTransaction(.immediate) {
                     for job in batch { completions.append(try job.run(db)) }
                     return .commit

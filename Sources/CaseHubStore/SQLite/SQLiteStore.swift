@@ -75,6 +75,10 @@ public final class SQLiteStore: SQLStore {
         try await writer.write { db in try body(SQLiteSession(db: db)) }
     }
 
+    func writeUnsynced<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await writer.write(synced: false) { db in try body(SQLiteSession(db: db)) }
+    }
+
     /// Runs a short read in the grouped reader.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         try await reader.read { db in try body(SQLiteSession(db: db)) }
