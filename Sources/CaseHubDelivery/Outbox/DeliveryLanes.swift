@@ -3,10 +3,11 @@ import CaseHubStore
 /// The worker's deliveries per concurrency key (an endpoint, or the SMTP server), from claim
 /// to record: leased and waiting for a transfer slot, being sent, and sent but not yet recorded.
 ///
-/// A lane keeps a few rounds of transfers waiting (``waitingRounds``) beside those being
-/// sent, so a slot that frees is taken at once: the store's claims and records overlap the
-/// transfers instead of standing between them. The transfer limits are unchanged by this;
-/// only rows the worker holds grow, and they are bounded too (``holdFactor``).
+/// A fast lane keeps rounds of transfers waiting beside those being sent (up to
+/// ``maxWaitingRounds``), so a slot that frees is taken at once: the store's claims and
+/// records overlap the transfers instead of standing between them. A slow lane keeps only what
+/// it can send within ``maxWait``. The transfer limits are unchanged by this; only rows the
+/// worker holds grow, and they are bounded too (``holdFactor``).
 struct DeliveryLanes {
     struct Limits {
         var perEndpoint: Int
@@ -18,14 +19,15 @@ struct DeliveryLanes {
     }
 
     /// A lane holds at most this many times its transfer limit (waiting, sending and being
-    /// recorded): when the store falls behind, claiming stops instead of memory growing.
-    static let holdFactor = 8
-    /// Rows a lane keeps waiting, in multiples of its transfer limit: enough to bridge a claim
-    /// that waits behind a large group of records in the store.
-    static let waitingRounds = 4
+    /// recorded), and all lanes together this many times the overall limit: when the store
+    /// falls behind, claiming stops instead of memory growing.
+    static let holdFactor = 16
+    /// Rounds of transfers a fast lane keeps waiting: enough to bridge a claim that waits
+    /// behind a large group of records in the store.
+    static let maxWaitingRounds = 8
 
     private struct Waiting {
-        var claimed: ClaimedDelivery
+        var delivery: PreparedDelivery
         var since: ContinuousClock.Instant
     }
 
@@ -33,12 +35,15 @@ struct DeliveryLanes {
         var waiting: [Waiting] = []
         var sending = 0
         var recording = 0
+        /// How long the lane's transfers take, on a moving average (nil until one ends).
+        var typicalTransfer: Duration?
         var held: Int { waiting.count + sending + recording }
     }
 
     let limits: Limits
-    /// A row waiting longer than this is given back rather than sent: what was read with it
-    /// (the endpoint's URL, secrets and subscriptions) may have changed meanwhile.
+    /// A row waiting longer than this is given back rather than sent: what was read and
+    /// rendered with it (the endpoint's URL, secrets and subscriptions, the signature's
+    /// timestamp) may be out of date.
     let maxWait: Duration
     private var lanes: [String: Lane] = [:]
     private var sendingTotal = 0
@@ -49,33 +54,38 @@ struct DeliveryLanes {
     }
 
     /// How many rows each key may take in the next claim: enough to fill its transfer slots
-    /// and the rounds waiting. A key not listed may take ``freshLaneRoom``.
+    /// and the rounds it keeps waiting. A key not listed may take ``freshLaneRoom``.
     func claimRoom() -> (perKey: [String: Int], total: Int) {
         var perKey: [String: Int] = [:]
         var held = 0
         for (key, lane) in lanes {
             let limit = limits.transfers(key)
-            perKey[key] = max(0, min(room(limit) - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held))
+            let wanted = (1 + waitingRounds(lane)) * limit
+            perKey[key] = max(0, min(wanted - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held))
             held += lane.held
         }
-        perKey[ClaimedDelivery.smtpConcurrencyKey] = perKey[ClaimedDelivery.smtpConcurrencyKey] ?? room(limits.smtp)
+        perKey[ClaimedDelivery.smtpConcurrencyKey] = perKey[ClaimedDelivery.smtpConcurrencyKey] ?? 2 * limits.smtp
         return (perKey, max(0, Self.holdFactor * limits.inFlight - held))
     }
 
-    var freshLaneRoom: Int { room(limits.perEndpoint) }
+    /// A lane not seen yet takes its slots' worth and one round waiting, until its speed is known.
+    var freshLaneRoom: Int { 2 * limits.perEndpoint }
 
-    /// Rows a lane of this transfer limit takes while none are held: its slots, and the rounds waiting.
-    private func room(_ limit: Int) -> Int { (1 + Self.waitingRounds) * limit }
+    /// Rounds the lane keeps waiting: as many as it sends in half of ``maxWait``, at least one.
+    private func waitingRounds(_ lane: Lane) -> Int {
+        guard let typical = lane.typicalTransfer, typical > .zero else { return 1 }
+        return max(1, min(Self.maxWaitingRounds, Int(maxWait / (typical * 2))))
+    }
 
     /// Adds claimed rows; returns those to send now (each in a slot of its own).
-    mutating func admit(_ claimed: [ClaimedDelivery], at now: ContinuousClock.Instant) -> [ClaimedDelivery] {
+    mutating func admit(_ claimed: [PreparedDelivery], at now: ContinuousClock.Instant) -> [PreparedDelivery] {
         for delivery in claimed {
-            lanes[delivery.concurrencyKey, default: Lane()].waiting.append(Waiting(claimed: delivery, since: now))
+            lanes[delivery.key, default: Lane()].waiting.append(Waiting(delivery: delivery, since: now))
         }
-        var start: [ClaimedDelivery] = []
+        var start: [PreparedDelivery] = []
         for (key, var lane) in lanes where !lane.waiting.isEmpty {
             while sendingTotal < limits.inFlight, lane.sending < limits.transfers(key), !lane.waiting.isEmpty {
-                start.append(lane.waiting.removeFirst().claimed)
+                start.append(lane.waiting.removeFirst().delivery)
                 lane.sending += 1
                 sendingTotal += 1
             }
@@ -84,16 +94,19 @@ struct DeliveryLanes {
         return start
     }
 
-    /// A transfer of `key` ended and its attempt goes to be recorded. Returns the next row
-    /// the freed slot sends (nil: the slot is given up), and waiting rows too old to send.
-    mutating func sent(_ key: String, takeNext: Bool, at now: ContinuousClock.Instant) -> (next: ClaimedDelivery?, stale: [ClaimedDelivery]) {
+    /// A transfer of `key` ended after `took` and its attempt goes to be recorded. Returns the
+    /// next row the freed slot sends (nil: the slot is given up), and waiting rows too old to send.
+    mutating func sent(
+        _ key: String, took: Duration, takeNext: Bool, at now: ContinuousClock.Instant
+    ) -> (next: PreparedDelivery?, stale: [PreparedDelivery]) {
         guard var lane = lanes[key] else { return (nil, []) }
         lane.recording += 1
-        var stale: [ClaimedDelivery] = []
-        var next: ClaimedDelivery?
+        lane.typicalTransfer = lane.typicalTransfer.map { ($0 * 7 + took) / 8 } ?? took
+        var stale: [PreparedDelivery] = []
+        var next: PreparedDelivery?
         while takeNext, next == nil, !lane.waiting.isEmpty {
             let waiting = lane.waiting.removeFirst()
-            if now - waiting.since > maxWait { stale.append(waiting.claimed) } else { next = waiting.claimed }
+            if now - waiting.since > maxWait { stale.append(waiting.delivery) } else { next = waiting.delivery }
         }
         if next == nil {
             lane.sending -= 1
@@ -113,14 +126,23 @@ struct DeliveryLanes {
     }
 
     /// Takes the rows waiting in `key`'s lane, or in every lane.
-    mutating func dropWaiting(_ key: String? = nil) -> [ClaimedDelivery] {
-        var dropped: [ClaimedDelivery] = []
+    mutating func dropWaiting(_ key: String? = nil) -> [PreparedDelivery] {
+        var dropped: [PreparedDelivery] = []
         for name in key.map({ [$0] }) ?? Array(lanes.keys) {
             guard var lane = lanes[name] else { continue }
-            dropped += lane.waiting.map(\.claimed)
+            dropped += lane.waiting.map(\.delivery)
             lane.waiting.removeAll()
             lanes[name] = lane.held == 0 ? nil : lane
         }
         return dropped
     }
+}
+
+/// A claimed delivery and what it sends, rendered before it takes a transfer slot so that a
+/// slot is held for the transfer alone.
+struct PreparedDelivery: Sendable {
+    var claimed: ClaimedDelivery
+    /// The transfer, or why there is nothing to send (the attempt is then dead at once).
+    var request: Result<TransferRequest, any Error>
+    var key: String { claimed.concurrencyKey }
 }

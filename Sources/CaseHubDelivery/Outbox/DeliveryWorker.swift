@@ -70,7 +70,8 @@ public final class DeliveryWorker: Service {
                 await withDiscardingTaskGroup { senders in
                     while !stopping.load(ordering: .relaxed), !Task.isCancelled {
                         let claimed = await claimDue()
-                        for delivery in lanes.withLock({ $0.admit(claimed, at: .now) }) {
+                        let prepared = claimed.map { one in PreparedDelivery(claimed: one, request: Result { try request(for: one) }) }
+                        for delivery in lanes.withLock({ $0.admit(prepared, at: .now) }) {
                             senders.addTask { await self.send(from: delivery) }
                         }
                         if claimed.isEmpty { await waitForWork() }
@@ -121,13 +122,15 @@ public final class DeliveryWorker: Service {
 
     /// Holds one transfer slot of a lane: sends `first`, then whatever waits in the lane, and
     /// hands each attempt to the recorder.
-    private func send(from first: ClaimedDelivery) async {
-        let key = first.concurrencyKey
-        var next: ClaimedDelivery? = first
-        while let claimed = next {
-            let (record, decision) = await attempt(claimed)
+    private func send(from first: PreparedDelivery) async {
+        let key = first.key
+        var next: PreparedDelivery? = first
+        while let delivery = next {
+            let (record, decision, took) = await attempt(delivery)
             let gone = decision.disableEndpoint != nil
-            let (following, stale) = lanes.withLock { $0.sent(key, takeNext: !gone && !stopping.load(ordering: .relaxed), at: .now) }
+            let (following, stale) = lanes.withLock { lanes in
+                lanes.sent(key, took: took, takeNext: !gone && !stopping.load(ordering: .relaxed), at: .now)
+            }
             recorder.submit(record, key: key)
             // Gone: what waits for the endpoint goes back to the outbox, where it waits while the endpoint is disabled.
             let dropped = gone ? lanes.withLock { $0.dropWaiting(key) } : []
@@ -138,25 +141,27 @@ public final class DeliveryWorker: Service {
     }
 
     /// Frees the leases of rows the worker holds but will not send now.
-    private func giveBack(_ rows: [ClaimedDelivery]) async {
+    private func giveBack(_ rows: [PreparedDelivery]) async {
         guard !rows.isEmpty else { return }
         do {
-            try await store.releaseDeliveryClaims(ids: rows.map(\.delivery.id))
+            try await store.releaseDeliveryClaims(ids: rows.map(\.claimed.delivery.id))
         } catch {
             logger.error("could not give back claimed deliveries (their leases run out): \(error)")
         }
     }
 
-    /// One attempt: render, send, judge.
-    func attempt(_ claimed: ClaimedDelivery) async -> (AttemptRecord, AttemptJudgement.Decision) {
+    /// One attempt: send, judge. Returns how long the transfer took too.
+    func attempt(_ prepared: PreparedDelivery) async -> (AttemptRecord, AttemptJudgement.Decision, took: Duration) {
+        let claimed = prepared.claimed
         let startedAt = Timestamp.now()
         let result: TransferResult
         let decision: AttemptJudgement.Decision
-        do {
-            result = await engine.perform(try request(for: claimed))
+        switch prepared.request {
+        case .success(let request):
+            result = await engine.perform(request)
             decision = judgement.judge(
                 result, channel: claimed.delivery.channel, scheduleIndex: claimed.scheduleIndex, nowMillis: Timestamp.nowMillis())
-        } catch {
+        case .failure(let error):
             // Nothing to send (the recipient has no address, the endpoint is gone): trying
             // again would not help.
             result = TransferResult(code: nil, error: "\(error)", duration: .zero)
@@ -169,7 +174,7 @@ public final class DeliveryWorker: Service {
             deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
             disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
-        return (record, decision)
+        return (record, decision, result.duration)
     }
 
     private func request(for claimed: ClaimedDelivery) throws -> TransferRequest {
