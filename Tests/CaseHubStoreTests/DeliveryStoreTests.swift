@@ -118,6 +118,52 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.all)
+    func attemptsRecordedTogetherEachGetTheirEntryAndARefusedOneSpoilsNoOther(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let first = try await Sample.openCase(store)
+            let second = try await Sample.openCase(store, mrn: "RM-00124")
+            _ = try await Self.endpoint(store)
+            for caseValue in [first, first, second] { try await Sample.post(store, caseValue.id, "pesan") }
+            let claimed = try await Self.claim(store)
+            #expect(claimed.count == 3)
+            let records = claimed.map { claim in
+                AttemptRecord(
+                    deliveryId: claim.delivery.id, caseId: claim.delivery.caseId,
+                    attempt: .init(at: Timestamp.now(), code: 204, error: nil, durationMillis: 1, response: nil), verdict: .delivered,
+                    disableFailingAfterMillis: 86_400_000)
+            }
+            let missing = AttemptRecord(
+                deliveryId: "no-such-delivery", caseId: first.id,
+                attempt: .init(at: Timestamp.now(), code: 204, error: nil, durationMillis: 1, response: nil), verdict: .delivered,
+                disableFailingAfterMillis: 86_400_000)
+            let unrecorded = await store.recordAttempts(records + [missing])
+            #expect(unrecorded.map(\.deliveryId) == ["no-such-delivery"])
+            #expect(try await store.deliveries(DeliveryQuery(status: .delivered)).count == 3)
+            for caseValue in [first, second] {
+                let log = try await store.logEntries(caseId: caseValue.id, after: 0, limit: 50, threads: Set(ThreadName.allCases)).entries
+                #expect(log.filter { $0.type == "delivery.succeeded" }.count == (caseValue.id == first.id ? 2 : 1))
+                #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: log.count))
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func claimsGivenBackAreClaimedAgainAtOnce(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store, _ in
+            let caseValue = try await Sample.openCase(store)
+            _ = try await Self.endpoint(store)
+            for index in 0..<3 { try await Sample.post(store, caseValue.id, "pesan \(index)") }
+            let now = Timestamp.nowMillis()
+            let claimed = try await Self.claim(store, now: now)
+            #expect(claimed.count == 3)
+            #expect(try await Self.claim(store, now: now).isEmpty)
+            try await store.releaseDeliveryClaims(ids: [claimed[0].delivery.id, claimed[2].delivery.id])
+            let again = try await Self.claim(store, now: now)
+            #expect(Set(again.map(\.delivery.id)) == [claimed[0].delivery.id, claimed[2].delivery.id])
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
     func aRetryByHandRequeuesADeadDeliveryWithAFreshSchedule(_ backend: StoreBackend) async throws {
         try await backend.withStore { store, _ in
             let caseValue = try await Sample.openCase(store)
