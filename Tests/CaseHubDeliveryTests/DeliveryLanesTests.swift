@@ -54,14 +54,26 @@ import Testing
     @Test func aFastLaneKeepsMoreRoundsWaitingThanASlowOne() {
         var lanes = DeliveryLanes(limits: DeliveryLanes.Limits(perEndpoint: 4, smtp: 1, inFlight: 100), maxWait: .seconds(1))
         let now = ContinuousClock.now
-        // Unknown speed: the slots and one round.
-        #expect(lanes.freshLaneRoom == 8)
+        // A target without a lane: the slots and one round, only when every target is looked at.
+        #expect(lanes.claimRoom(newTargets: true).otherTargets == 8)
+        #expect(lanes.claimRoom(newTargets: false).otherTargets == 0)
         _ = lanes.admit([Self.row(1), Self.row(2, endpoint: "ep-slow")], at: now)
         _ = lanes.sent("ep-a", took: .microseconds(300), takeNext: true, at: now)
         _ = lanes.sent("ep-slow", took: .milliseconds(400), takeNext: true, at: now)
-        let room = lanes.claimRoom().perKey
+        let room = lanes.claimRoom(newTargets: false).perKey
         #expect(room["ep-a"] == (1 + DeliveryLanes.maxWaitingRounds) * 4)
         #expect(room["ep-slow"] == 8, "400 ms transfers: one round waiting, not more")
+    }
+
+    @Test func aLaneClaimsARoundAtATimeNotARowPerFreedSlot() {
+        var lanes = DeliveryLanes(limits: DeliveryLanes.Limits(perEndpoint: 4, smtp: 1, inFlight: 100), maxWait: .seconds(1))
+        let now = ContinuousClock.now
+        _ = lanes.admit((1...8).map { Self.row($0) }, at: now)
+        _ = lanes.sent("ep-a", took: .milliseconds(400), takeNext: true, at: now)
+        // Four sending, three waiting: room for one row, less than a round.
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] == 0)
+        for _ in 0..<3 { _ = lanes.sent("ep-a", took: .milliseconds(400), takeNext: true, at: now) }
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] == 4)
     }
 
     @Test func rowsBeingRecordedCountAgainstTheHoldLimit() {
@@ -74,9 +86,9 @@ import Testing
             _ = lanes.admit([Self.row(number)], at: now)
             _ = lanes.sent("ep-a", took: .microseconds(100), takeNext: false, at: now)
         }
-        #expect(lanes.claimRoom().perKey["ep-a"] == 0)
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] == 0)
         lanes.recorded(["ep-a", "ep-a"])
-        #expect(lanes.claimRoom().perKey["ep-a"] == 2)
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] == 2)
     }
 
     @Test func droppingALanesWaitingRowsLeavesTheOthers() {

@@ -54,22 +54,24 @@ struct DeliveryLanes {
     }
 
     /// How many rows each key may take in the next claim: enough to fill its transfer slots
-    /// and the rounds it keeps waiting. A key not listed may take ``freshLaneRoom``.
-    func claimRoom() -> (perKey: [String: Int], total: Int) {
+    /// and the rounds it keeps waiting, once there is room for a round at least. Keys without
+    /// a lane take `otherTargets` each: a round and its slots when `newTargets` (the outbox has
+    /// news, or it is time to look), else none.
+    func claimRoom(newTargets: Bool) -> (perKey: [String: Int], otherTargets: Int, total: Int) {
         var perKey: [String: Int] = [:]
         var held = 0
         for (key, lane) in lanes {
             let limit = limits.transfers(key)
             let wanted = (1 + waitingRounds(lane)) * limit
-            perKey[key] = max(0, min(wanted - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held))
+            let room = min(wanted - lane.waiting.count - lane.sending, Self.holdFactor * limit - lane.held)
+            // A round at a time: a claim per freed slot would cost the store a transaction per row.
+            perKey[key] = room >= limit ? room : 0
             held += lane.held
         }
-        perKey[ClaimedDelivery.smtpConcurrencyKey] = perKey[ClaimedDelivery.smtpConcurrencyKey] ?? 2 * limits.smtp
-        return (perKey, max(0, Self.holdFactor * limits.inFlight - held))
+        let smtp = ClaimedDelivery.smtpConcurrencyKey
+        perKey[smtp] = perKey[smtp] ?? (newTargets ? 2 * limits.smtp : 0)
+        return (perKey, newTargets ? 2 * limits.perEndpoint : 0, max(0, Self.holdFactor * limits.inFlight - held))
     }
-
-    /// A lane not seen yet takes its slots' worth and one round waiting, until its speed is known.
-    var freshLaneRoom: Int { 2 * limits.perEndpoint }
 
     /// Rounds the lane keeps waiting: as many as it sends in half of ``maxWait``, at least one.
     private func waitingRounds(_ lane: Lane) -> Int {

@@ -28,6 +28,8 @@ public final class DeliveryWorker: Service {
     /// Rung when deliveries are queued, a lane has room again, or the worker stops.
     private let wake = Doorbell()
     private let stopping = Atomic(false)
+    /// Set when new rows were queued: they may be for targets the worker holds nothing of.
+    private let outboxNews = Atomic(true)
 
     /// Whether the engine is this worker's own, to stop when it stops.
     private let ownsEngine: Bool
@@ -60,16 +62,22 @@ public final class DeliveryWorker: Service {
         }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { outer in
-                outer.addTask { [store, wake] in
+                outer.addTask { [store, wake, self] in
                     // Forwards the store's "queued" signal until the worker stops.
                     while !Task.isCancelled {
                         await store.deliveriesQueued()
+                        self.outboxNews.store(true, ordering: .relaxed)
                         wake.ring()
                     }
                 }
                 await withDiscardingTaskGroup { senders in
+                    var lastLook = ContinuousClock.now
                     while !stopping.load(ordering: .relaxed), !Task.isCancelled {
-                        let claimed = await claimDue()
+                        // Every target is looked at on news and at each poll interval (retries
+                        // fall due); in between, only lanes with room for a round.
+                        let everyTarget = outboxNews.exchange(false, ordering: .relaxed) || .now - lastLook >= settings.pollInterval
+                        if everyTarget { lastLook = .now }
+                        let claimed = await claimDue(everyTarget: everyTarget)
                         let prepared = claimed.map { one in PreparedDelivery(claimed: one, request: Result { try request(for: one) }) }
                         for delivery in lanes.withLock({ $0.admit(prepared, at: .now) }) {
                             senders.addTask { await self.send(from: delivery) }
@@ -91,15 +99,15 @@ public final class DeliveryWorker: Service {
         logger.info("delivery worker stopped")
     }
 
-    private func claimDue() async -> [ClaimedDelivery] {
-        let room = lanes.withLock { $0.claimRoom() }
-        guard room.total > 0 else { return [] }
+    private func claimDue(everyTarget: Bool) async -> [ClaimedDelivery] {
+        let room = lanes.withLock { $0.claimRoom(newTargets: everyTarget) }
+        guard room.total > 0, room.otherTargets > 0 || room.perKey.values.contains(where: { $0 > 0 }) else { return [] }
         var channels: Set<Delivery.Channel> = [.webhook]
         if settings.smtpURL != nil { channels.insert(.email) }
         do {
             let claim = DeliveryClaim(
                 nowMillis: Timestamp.nowMillis(), limit: room.total, leaseMillis: leaseMillis, freeSlots: room.perKey,
-                perTargetLimit: lanes.withLock { $0.freshLaneRoom }, channels: channels)
+                perTargetLimit: room.otherTargets, channels: channels)
             return try await store.claimDeliveries(claim)
         } catch {
             logger.error("could not claim deliveries: \(error)")
