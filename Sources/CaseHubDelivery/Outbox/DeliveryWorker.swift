@@ -136,11 +136,11 @@ public final class DeliveryWorker: Service {
         while let delivery = next {
             let (record, decision, took) = await attempt(delivery)
             let gone = decision.disableEndpoint != nil
-            let (following, stale) = lanes.withLock { lanes in
-                lanes.sent(key, took: took, takeNext: !gone && !stopping.load(ordering: .relaxed), at: .now)
-            }
+            let goOn = !gone && !stopping.load(ordering: .relaxed) && !Task.isCancelled
+            let (following, stale) = lanes.withLock { $0.sent(key, took: took, takeNext: goOn, at: .now) }
             recorder.submit(record, key: key)
-            // Gone: what waits for the endpoint goes back to the outbox, where it waits while the endpoint is disabled.
+            // Gone: what waits for the endpoint goes back to the outbox, to wait there while
+            // the endpoint is disabled.
             let dropped = gone ? lanes.withLock { $0.dropWaiting(key) } : []
             await giveBack(stale + dropped)
             wake.ring()
