@@ -42,10 +42,11 @@ import Testing
     @Test func theTotalTimeoutEndsASlowTransfer() async throws {
         try await TestReceiver.run { _, port in
             let started = ContinuousClock.now
-            let result = await post("http://127.0.0.1:\(port)/slow/1500", timeout: .milliseconds(300))
+            let result = await post("http://127.0.0.1:\(port)/slow/6000", timeout: .milliseconds(300))
             #expect(result.code == nil)
             #expect(result.error?.lowercased().contains("timed out") == true)
-            #expect(ContinuousClock.now - started < .seconds(1))
+            // Ended by the 300 ms timeout, long before the answer; the margin is for a busy machine.
+            #expect(ContinuousClock.now - started < .seconds(3))
         }
     }
 

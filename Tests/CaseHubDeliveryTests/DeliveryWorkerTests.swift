@@ -83,16 +83,16 @@ import Testing
     @Test func oneSlowEndpointDoesNotHoldUpAnother() async throws {
         try await TestReceiver.run { receiver, port in
             try await withWorker(configure: { $0.perEndpointConcurrency = 2 }) { store, caseId in
-                _ = try await endpoint(store, "http://127.0.0.1:\(port)/slow/400", events: ["message.posted"])
+                _ = try await endpoint(store, "http://127.0.0.1:\(port)/slow/1000", events: ["message.posted"])
                 _ = try await endpoint(store, "http://127.0.0.1:\(port)/ok", events: ["message.acked"])
                 var last: Message?
                 for index in 0..<8 { last = try await post(store, caseId, "pesan \(index)") }
                 _ = try await store.ackMessage(caseId: caseId, id: last!.id, by: Self.nurse)
-                let fastDelivered = try await eventually(within: .seconds(2)) {
+                let fastDelivered = try await eventually(within: .seconds(2.5)) {
                     try await store.deliveries(DeliveryQuery(status: .delivered)).contains { $0.eventType == "message.acked" }
                 }
                 #expect(fastDelivered)
-                // Eight 400 ms answers, two at a time: most are still waiting when the fast one is through.
+                // Eight 1 s answers, two at a time: most are still waiting when the fast one is through.
                 #expect(try await store.deliveries(DeliveryQuery(status: .delivered)).filter { $0.eventType == "message.posted" }.count <= 4)
                 #expect(try await eventually { try await store.deliveries(DeliveryQuery(status: .delivered)).count == 9 })
                 #expect(receiver.maxConcurrent <= 3)
