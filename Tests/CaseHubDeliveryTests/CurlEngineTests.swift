@@ -29,12 +29,12 @@ import Testing
     @Test func runsManyTransfersAtOnce() async throws {
         try await TestReceiver.run { receiver, port in
             let codes = await withTaskGroup(of: Int?.self) { group in
-                for _ in 0..<64 { group.addTask { await post("http://127.0.0.1:\(port)/slow/100").code } }
+                for _ in 0..<64 { group.addTask { await post("http://127.0.0.1:\(port)/slow/500").code } }
                 return await group.reduce(into: [Int?]()) { $0.append($1) }
             }
             #expect(codes.count == 64 && codes.allSatisfy { $0 == 204 })
             #expect(receiver.requests.count == 64)
-            // Sixty-four 100 ms answers overlapped rather than queued one by one.
+            // Sixty-four 500 ms answers overlapped rather than queued one by one.
             #expect(receiver.maxConcurrent > 8)
         }
     }
