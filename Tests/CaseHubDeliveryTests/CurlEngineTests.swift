@@ -1,17 +1,22 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CaseHubDelivery
+
+/// A JSON POST to `url`.
+private func request(_ url: String, allowPrivate: Bool = true, timeout: Duration = .seconds(5), body: String = #"{"a":1}"#) -> TransferRequest {
+    TransferRequest(
+        url: url, payload: .httpPost(headers: ["Content-Type: application/json", "webhook-id: evt_1"], body: Array(body.utf8)),
+        connectTimeout: .seconds(2), totalTimeout: timeout, allowPrivateAddresses: allowPrivate)
+}
 
 /// The libcurl engine against a real receiver on 127.0.0.1.
 @Suite struct CurlEngineTests {
     static let engine = CurlEngine()
 
     func post(_ url: String, allowPrivate: Bool = true, timeout: Duration = .seconds(5), body: String = #"{"a":1}"#) async -> TransferResult {
-        await Self.engine.perform(
-            TransferRequest(
-                url: url, payload: .httpPost(headers: ["Content-Type: application/json", "webhook-id: evt_1"], body: Array(body.utf8)),
-                connectTimeout: .seconds(2), totalTimeout: timeout, allowPrivateAddresses: allowPrivate))
+        await Self.engine.perform(request(url, allowPrivate: allowPrivate, timeout: timeout, body: body))
     }
 
     @Test func postsTheBodyAndHeadersAndReportsTheStatus() async throws {
@@ -37,6 +42,31 @@ import Testing
             // Sixty-four 500 ms answers overlapped rather than queued one by one.
             #expect(receiver.maxConcurrent > 8)
         }
+    }
+
+    @Test func aSequenceSendsEachFollowUpAsItsForerunnerEndsAndReturnsTheLastResult() async throws {
+        try await TestReceiver.run { receiver, port in
+            let heard = Mutex<[Int?]>([])
+            let last = await Self.engine.perform(request("http://127.0.0.1:\(port)/ok/1")) { result in
+                let count = heard.withLock { $0.append(result.code); return $0.count }
+                return count < 3 ? request("http://127.0.0.1:\(port)/status/\(500 + count)") : nil
+            }
+            #expect(heard.withLock { $0 } == [204, 501, 502])
+            #expect(last.code == 502)
+            #expect(receiver.requests.map(\.path) == ["/ok/1", "/status/501", "/status/502"])
+        }
+    }
+
+    @Test func aStoppedEngineTellsASequenceOfAFailureForEveryTransferItGives() async {
+        let engine = CurlEngine()
+        engine.shutdown()
+        let heard = Mutex<[String?]>([])
+        let last = await engine.perform(request("http://127.0.0.1:\(closedPort())/ok")) { result in
+            let count = heard.withLock { $0.append(result.error); return $0.count }
+            return count < 3 ? request("http://127.0.0.1:\(closedPort())/ok") : nil
+        }
+        #expect(heard.withLock { $0 } == Array(repeating: "the delivery engine has stopped", count: 3))
+        #expect(last.code == nil && last.error == "the delivery engine has stopped")
     }
 
     @Test func theTotalTimeoutEndsASlowTransfer() async throws {

@@ -34,9 +34,21 @@ public final class CurlEngine: Sendable {
 
     /// Runs one transfer to its end. Never throws: a failure is described in the result.
     public func perform(_ request: TransferRequest) async -> TransferResult {
+        await perform(request, then: { _ in nil })
+    }
+
+    /// Runs `first`, then each transfer `next` gives for the result of the one before, until
+    /// it gives nil; returns the last result. `next` is called on the engine's thread, so a
+    /// follow-up starts the moment its forerunner ends, without a hop through the caller's
+    /// executor. It must be quick, and it hears of every transfer it was given, even when the
+    /// engine stops.
+    public func perform(
+        _ first: TransferRequest, then next: @escaping @Sendable (TransferResult) -> TransferRequest?
+    ) async -> TransferResult {
         await withCheckedContinuation { continuation in
-            guard let transfer = Transfer(request: request, continuation: continuation) else {
-                continuation.resume(returning: TransferResult(code: nil, error: "libcurl could not make a handle", duration: .zero))
+            let sequence = TransferSequence(continuation: continuation, next: next)
+            guard let transfer = Transfer(request: first, sequence: sequence) else {
+                sequence.end(after: TransferResult(code: nil, error: Self.noHandle, duration: .zero))
                 return
             }
             let accepted = state.withLock { state in
@@ -46,11 +58,12 @@ public final class CurlEngine: Sendable {
                 curl_multi_wakeup(multi)
                 return true
             }
-            if !accepted {
-                continuation.resume(returning: TransferResult(code: nil, error: "the delivery engine has stopped", duration: .zero))
-            }
+            if !accepted { sequence.end(after: TransferResult(code: nil, error: Self.stopped, duration: .zero)) }
         }
     }
+
+    private static let noHandle = "libcurl could not make a handle"
+    private static let stopped = "the delivery engine has stopped"
 
     /// Stops the thread: transfers still running end with an error.
     public func shutdown() {
@@ -70,19 +83,12 @@ public final class CurlEngine: Sendable {
             if closed {
                 for transfer in running.values + incoming {
                     curl_multi_remove_handle(multi, transfer.handle)
-                    transfer.continuation.resume(returning: transfer.result(CURLE_ABORTED_BY_CALLBACK))
+                    transfer.sequence.end(after: transfer.result(CURLE_ABORTED_BY_CALLBACK))
                 }
                 _ = state.withLock { _ in curl_multi_cleanup(multi) }
                 return
             }
-            for transfer in incoming {
-                guard curl_multi_add_handle(multi, transfer.handle) == CURLM_OK else {
-                    transfer.continuation.resume(
-                        returning: TransferResult(code: nil, error: "libcurl refused the transfer", duration: .zero))
-                    continue
-                }
-                running[transfer.handle] = transfer
-            }
+            for transfer in incoming { start(transfer, multi, &running) }
             var stillRunning: Int32 = 0
             curl_multi_perform(multi, &stillRunning)
             var left: Int32 = 0
@@ -92,10 +98,49 @@ public final class CurlEngine: Sendable {
                 else { continue }
                 let code = message.pointee.data.result
                 curl_multi_remove_handle(multi, handle)
-                transfer.continuation.resume(returning: transfer.result(code))
+                follow(transfer, after: transfer.result(code), multi, &running)
             }
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
+    }
+
+    private func start(_ transfer: Transfer, _ multi: UnsafeMutableRawPointer, _ running: inout [UnsafeMutableRawPointer: Transfer]) {
+        guard curl_multi_add_handle(multi, transfer.handle) == CURLM_OK else {
+            follow(transfer, after: TransferResult(code: nil, error: "libcurl refused the transfer", duration: .zero), multi, &running)
+            return
+        }
+        running[transfer.handle] = transfer
+    }
+
+    /// Starts what follows `transfer` in its sequence, or resumes the caller when nothing does.
+    private func follow(
+        _ transfer: Transfer, after result: TransferResult, _ multi: UnsafeMutableRawPointer,
+        _ running: inout [UnsafeMutableRawPointer: Transfer]
+    ) {
+        var result = result
+        while let request = transfer.sequence.next(result) {
+            if let following = Transfer(request: request, sequence: transfer.sequence) {
+                start(following, multi, &running)
+                return
+            }
+            result = TransferResult(code: nil, error: Self.noHandle, duration: .zero)
+        }
+        transfer.sequence.continuation.resume(returning: result)
+    }
+}
+
+/// A caller's transfers, one after another: who waits for the last result, and what follows
+/// each.
+struct TransferSequence: Sendable {
+    let continuation: CheckedContinuation<TransferResult, Never>
+    let next: @Sendable (TransferResult) -> TransferRequest?
+
+    /// Ends the sequence early: `next` hears of `result`, and of the same failure for
+    /// everything it still gives; then the caller is resumed.
+    func end(after result: TransferResult) {
+        var result = result
+        while next(result) != nil { result = TransferResult(code: nil, error: result.error, duration: .zero) }
+        continuation.resume(returning: result)
     }
 }
 

@@ -10,7 +10,8 @@ import Foundation
 final class Transfer: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
     let request: TransferRequest
-    let continuation: CheckedContinuation<TransferResult, Never>
+    /// The caller waiting for this transfer, and what it sends next.
+    let sequence: TransferSequence
     let started = ContinuousClock.now
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
@@ -29,11 +30,11 @@ final class Transfer: @unchecked Sendable {
     private var lastReplyComplete = true
 
     /// Makes the easy handle and sets every option; nil when libcurl has no handle to give.
-    init?(request: TransferRequest, continuation: CheckedContinuation<TransferResult, Never>) {
+    init?(request: TransferRequest, sequence: TransferSequence) {
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
         self.request = request
-        self.continuation = continuation
+        self.sequence = sequence
         let bytes: [UInt8]
         switch request.payload {
         case .httpPost(_, let body): bytes = body

@@ -128,24 +128,57 @@ public final class DeliveryWorker: Service {
         }
     }
 
-    /// Holds one transfer slot of a lane: sends `first`, then whatever waits in the lane, and
-    /// hands each attempt to the recorder.
-    private func send(from first: PreparedDelivery) async {
-        let key = first.key
-        var next: PreparedDelivery? = first
-        while let delivery = next {
-            let (record, decision, took) = await attempt(delivery)
-            let gone = decision.disableEndpoint != nil
-            let goOn = !gone && !stopping.load(ordering: .relaxed) && !Task.isCancelled
-            let (following, stale) = lanes.withLock { $0.sent(key, took: took, takeNext: goOn, at: .now) }
-            recorder.submit(record, key: key)
-            // Gone: what waits for the endpoint goes back to the outbox, to wait there while
-            // the endpoint is disabled.
-            let dropped = gone ? lanes.withLock { $0.dropWaiting(key) } : []
-            await giveBack(stale + dropped)
-            wake.ring()
-            next = following
+    /// One transfer slot of a lane, from the row it was given until nothing waits.
+    private final class Slot: Sendable {
+        let key: String
+        /// The row being sent, and when its transfer started.
+        let current: Mutex<(delivery: PreparedDelivery, startedAt: String)>
+        let cancelled = Atomic(false)
+
+        init(_ first: PreparedDelivery) {
+            key = first.key
+            current = Mutex((first, Timestamp.now()))
         }
+    }
+
+    /// Holds one transfer slot of a lane: sends `first`, then whatever waits in the lane, and
+    /// hands each attempt to the recorder. The engine settles each transfer as it ends and
+    /// starts the next at once, on its own thread.
+    private func send(from first: PreparedDelivery) async {
+        let slot = Slot(first)
+        guard let request = request(for: first, in: slot) else { return }
+        await withTaskCancellationHandler {
+            _ = await engine.perform(request) { result in self.settle(slot, after: result) }
+        } onCancel: {
+            slot.cancelled.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// What the slot sends for `delivery`. A row with nothing to send is settled at once, and
+    /// the lane's next row is sent instead.
+    private func request(for delivery: PreparedDelivery, in slot: Slot) -> TransferRequest? {
+        slot.current.withLock { $0 = (delivery, Timestamp.now()) }
+        switch delivery.request {
+        case .success(let request): return request
+        case .failure(let error): return settle(slot, after: TransferResult(code: nil, error: "\(error)", duration: .zero))
+        }
+    }
+
+    /// Judges the slot's current row by `result` and hands the attempt to the recorder;
+    /// returns the transfer of the lane's next row, or nil when the slot is given up.
+    private func settle(_ slot: Slot, after result: TransferResult) -> TransferRequest? {
+        let (delivery, startedAt) = slot.current.withLock { $0 }
+        let (record, decision) = judge(delivery, by: result, startedAt: startedAt)
+        let gone = decision.disableEndpoint != nil
+        let goOn = !gone && !stopping.load(ordering: .relaxed) && !slot.cancelled.load(ordering: .relaxed)
+        let (following, stale) = lanes.withLock { $0.sent(slot.key, took: result.duration, takeNext: goOn, at: .now) }
+        recorder.submit(record, key: slot.key)
+        // Gone: what waits for the endpoint goes back to the outbox, to wait there while the
+        // endpoint is disabled.
+        let dropped = gone ? lanes.withLock { $0.dropWaiting(slot.key) } : []
+        if !stale.isEmpty || !dropped.isEmpty { Task { await self.giveBack(stale + dropped) } }
+        wake.ring()
+        return following.flatMap { request(for: $0, in: slot) }
     }
 
     /// Frees the leases of rows the worker holds but will not send now.
@@ -158,21 +191,19 @@ public final class DeliveryWorker: Service {
         }
     }
 
-    /// One attempt: send, judge. Returns how long the transfer took too.
-    func attempt(_ prepared: PreparedDelivery) async -> (AttemptRecord, AttemptJudgement.Decision, took: Duration) {
+    /// The attempt `result` makes of `prepared`, and what follows from it.
+    func judge(
+        _ prepared: PreparedDelivery, by result: TransferResult, startedAt: String
+    ) -> (AttemptRecord, AttemptJudgement.Decision) {
         let claimed = prepared.claimed
-        let startedAt = Timestamp.now()
-        let result: TransferResult
         let decision: AttemptJudgement.Decision
         switch prepared.request {
-        case .success(let request):
-            result = await engine.perform(request)
+        case .success:
             decision = judgement.judge(
                 result, channel: claimed.delivery.channel, scheduleIndex: claimed.scheduleIndex, nowMillis: Timestamp.nowMillis())
-        case .failure(let error):
+        case .failure:
             // Nothing to send (the recipient has no address, the endpoint is gone): trying
             // again would not help.
-            result = TransferResult(code: nil, error: "\(error)", duration: .zero)
             decision = AttemptJudgement.Decision(verdict: .dead)
         }
         let attempt = Delivery.Attempt(
@@ -182,7 +213,7 @@ public final class DeliveryWorker: Service {
             deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
             disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
-        return (record, decision, result.duration)
+        return (record, decision)
     }
 
     private func request(for claimed: ClaimedDelivery) throws -> TransferRequest {
