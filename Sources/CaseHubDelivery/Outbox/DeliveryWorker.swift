@@ -192,7 +192,7 @@ public final class DeliveryWorker: Service {
     }
 
     /// The attempt `result` makes of `prepared`, and what follows from it.
-    func judge(
+    private func judge(
         _ prepared: PreparedDelivery, by result: TransferResult, startedAt: String
     ) -> (AttemptRecord, AttemptJudgement.Decision) {
         let claimed = prepared.claimed
