@@ -1,4 +1,5 @@
 import CaseHubStore
+import DequeModule
 
 /// The worker's deliveries per concurrency key (an endpoint, or the SMTP server), from claim
 /// to record: leased and waiting for a transfer slot, being sent, and sent but not yet recorded.
@@ -32,12 +33,22 @@ struct DeliveryLanes {
     }
 
     private struct Lane {
-        var waiting: [Waiting] = []
+        var waiting: Deque<Waiting> = []
         var sending = 0
         var recording = 0
         /// How long the lane's transfers take, on a moving average (nil until one ends).
         var typicalTransfer: Duration?
         var held: Int { waiting.count + sending + recording }
+
+        /// Moves up to `count` waiting rows, oldest first, into transfer slots.
+        mutating func startWaiting(upTo count: Int) -> [PreparedDelivery] {
+            var started: [PreparedDelivery] = []
+            while started.count < count, let next = waiting.popFirst() {
+                started.append(next.delivery)
+            }
+            sending += started.count
+            return started
+        }
     }
 
     let limits: Limits
@@ -51,6 +62,15 @@ struct DeliveryLanes {
     init(limits: Limits, maxWait: Duration) {
         self.limits = limits
         self.maxWait = maxWait
+    }
+
+    /// Changes `key`'s lane where it is stored, and forgets the lane once it holds nothing.
+    /// (A lane taken out as a copy and put back would copy all its waiting rows on each change.)
+    private mutating func changeLane<Outcome>(_ key: String, _ change: (inout Lane) -> Outcome) -> Outcome? {
+        guard let index = lanes.index(forKey: key) else { return nil }
+        let outcome = change(&lanes.values[index])
+        if lanes.values[index].held == 0 { lanes.remove(at: index) }
+        return outcome
     }
 
     /// How many rows each key may take in the next claim: enough to fill its transfer slots
@@ -85,13 +105,15 @@ struct DeliveryLanes {
             lanes[delivery.key, default: Lane()].waiting.append(Waiting(delivery: delivery, since: now))
         }
         var start: [PreparedDelivery] = []
-        for (key, var lane) in lanes where !lane.waiting.isEmpty {
-            while sendingTotal < limits.inFlight, lane.sending < limits.transfers(key), !lane.waiting.isEmpty {
-                start.append(lane.waiting.removeFirst().delivery)
-                lane.sending += 1
-                sendingTotal += 1
-            }
-            lanes[key] = lane
+        // Walks by index (not `lanes.indices`, which holds a second reference to the storage)
+        // so that each lane changes where it is stored.
+        var index = lanes.startIndex
+        while index != lanes.endIndex {
+            let room = min(limits.inFlight - sendingTotal, limits.transfers(lanes.keys[index]) - lanes.values[index].sending)
+            let started = lanes.values[index].startWaiting(upTo: room)
+            start += started
+            sendingTotal += started.count
+            lanes.formIndex(after: &index)
         }
         return start
     }
@@ -101,29 +123,27 @@ struct DeliveryLanes {
     mutating func sent(
         _ key: String, took: Duration, takeNext: Bool, at now: ContinuousClock.Instant
     ) -> (next: PreparedDelivery?, stale: [PreparedDelivery]) {
-        guard var lane = lanes[key] else { return (nil, []) }
-        lane.recording += 1
-        lane.typicalTransfer = lane.typicalTransfer.map { ($0 * 7 + took) / 8 } ?? took
-        var stale: [PreparedDelivery] = []
-        var next: PreparedDelivery?
-        while takeNext, next == nil, !lane.waiting.isEmpty {
-            let waiting = lane.waiting.removeFirst()
-            if now - waiting.since > maxWait { stale.append(waiting.delivery) } else { next = waiting.delivery }
-        }
-        if next == nil {
+        let maxWait = maxWait
+        let outcome = changeLane(key) { lane -> (next: PreparedDelivery?, stale: [PreparedDelivery]) in
+            lane.recording += 1
+            lane.typicalTransfer = lane.typicalTransfer.map { ($0 * 7 + took) / 8 } ?? took
+            var stale: [PreparedDelivery] = []
+            while takeNext, let waiting = lane.waiting.popFirst() {
+                guard now - waiting.since > maxWait else { return (waiting.delivery, stale) }
+                stale.append(waiting.delivery)
+            }
             lane.sending -= 1
-            sendingTotal -= 1
+            return (nil, stale)
         }
-        lanes[key] = lane
-        return (next, stale)
+        guard let outcome else { return (nil, []) }
+        if outcome.next == nil { sendingTotal -= 1 }
+        return outcome
     }
 
     /// Attempts of these keys are recorded (or given up on).
     mutating func recorded(_ keys: [String]) {
         for key in keys {
-            guard var lane = lanes[key] else { continue }
-            lane.recording -= 1
-            lanes[key] = lane.held == 0 ? nil : lane
+            changeLane(key) { $0.recording -= 1 }
         }
     }
 
@@ -131,10 +151,10 @@ struct DeliveryLanes {
     mutating func dropWaiting(_ key: String? = nil) -> [PreparedDelivery] {
         var dropped: [PreparedDelivery] = []
         for name in key.map({ [$0] }) ?? Array(lanes.keys) {
-            guard var lane = lanes[name] else { continue }
-            dropped += lane.waiting.map(\.delivery)
-            lane.waiting.removeAll()
-            lanes[name] = lane.held == 0 ? nil : lane
+            changeLane(name) { lane in
+                dropped += lane.waiting.map(\.delivery)
+                lane.waiting.removeAll()
+            }
         }
         return dropped
     }
