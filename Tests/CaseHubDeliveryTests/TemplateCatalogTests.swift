@@ -137,7 +137,7 @@ struct TemplateCatalogTests {
     @Test("Subjects differ between Indonesian and English")
     func localesDiffer() async throws {
         let catalog = try await TemplateCatalog()
-        let context: [String: Any] = ["title": "Discharge", "is_due": true]
+        let context: TemplateVariables = ["title": "Discharge", "is_due": true]
         #expect(catalog.render("email/milestone.subject", locale: "id", context) != catalog.render("email/milestone.subject", locale: "en", context))
     }
 
@@ -146,5 +146,24 @@ struct TemplateCatalogTests {
         let catalog = try await TemplateCatalog()
         let subject = catalog.render("email/milestone.subject", locale: "en", ["title": "Diet & fluids <2L>", "is_due": true])
         #expect(subject.contains("Diet & fluids <2L>"))
+    }
+
+    @Test("Variables render as a dictionary would: texts escaped in HTML, numbers written, flags opening sections")
+    func variablesRenderLikeADictionary() async throws {
+        let catalog = try await TemplateCatalog()
+        let message: TemplateVariables = [
+            "recipient_name": "Ibu Sari", "case_url": "https://hub.example/cases/c1", "urgent": true, "author_name": "dr. Rina",
+            "author_role": "PPA", "thread_label": "family", "body": "Minum <2L> & \"puasa\"", "redacted": false,
+        ]
+        let html = catalog.render("email/new_message.html", locale: "en", message)
+        #expect(html.contains("Minum &lt;2L&gt; &amp; &quot;puasa&quot;"))
+        #expect(!html.contains("withdrawn"))
+        #expect(catalog.render("email/new_message.text", locale: "en", message).contains("Minum <2L> & \"puasa\""))
+        #expect(catalog.render("email/new_message.subject", locale: "en", message).contains("[URGENT] New message from dr. Rina"))
+        let escalation: TemplateVariables = [
+            "recipient_name": "Budi", "case_url": "https://hub.example/cases/c1", "urgent": true, "ack_timeout": true,
+            "authorization_overdue": false, "kind_label": "handoff", "thread_label": "PPA", "posted_time": "Monday 08:00", "round": 2,
+        ]
+        #expect(catalog.render("email/escalation.text", locale: "en", escalation).contains("This is escalation 2."))
     }
 }

@@ -28,15 +28,16 @@ public struct EmailComposer: Sendable {
         // Judged again when sending: an e-mail held for quiet hours may outlive the choice.
         guard recipient.preferences.emailEnabled else { throw CompositionError("the recipient has turned e-mail off") }
         let locale = Participant.locales.contains(recipient.locale) ? recipient.locale : "id"
-        var context: [String: Any] = [
+        var context: [String: any Sendable] = [
             "recipient_name": recipient.name,
             "case_url": "\(publicURL)/cases/\(claimed.delivery.caseId)",
             "urgent": false,
         ]
         let name = try fill(&context, for: claimed, labels: TemplateLabels(locale: locale), locale: locale)
-        let subject = templates.render("email/\(name).subject", locale: locale, context)
-        let text = templates.render("email/\(name).text", locale: locale, context)
-        let html = templates.render("email/\(name).html", locale: locale, context)
+        let variables = TemplateVariables(context)
+        let subject = templates.render("email/\(name).subject", locale: locale, variables)
+        let text = templates.render("email/\(name).text", locale: locale, variables)
+        let html = templates.render("email/\(name).html", locale: locale, variables)
         let domain = from.split(separator: "@").last.map(String.init) ?? "casehub.local"
         var mail = MIMEMessage(
             from: (name: "CaseHub", address: from), to: (name: recipient.name, address: address),
@@ -48,7 +49,7 @@ public struct EmailComposer: Sendable {
     }
 
     /// Adds the event's variables to `context`; returns the template's name.
-    private func fill(_ context: inout [String: Any], for claimed: ClaimedDelivery, labels: TemplateLabels, locale: String) throws(CompositionError)
+    private func fill(_ context: inout [String: any Sendable], for claimed: ClaimedDelivery, labels: TemplateLabels, locale: String) throws(CompositionError)
         -> String
     {
         let event = claimed.event

@@ -27,7 +27,7 @@ public struct MilestoneTexts: Sendable {
         for thread in milestone.audience {
             let locale = firing.threadLocales[thread] ?? "id"
             let labels = TemplateLabels(locale: locale)
-            let context: [String: Any] = [
+            let context: TemplateVariables = [
                 "title": milestone.title, "kind_label": labels.milestoneKind(milestone.kind),
                 "due_time": time.format(millis: milestone.dueMillis, locale: locale),
                 "reminder_label": firing.detail.flatMap(ISODuration.init).map(labels.duration) ?? "",

@@ -48,9 +48,9 @@ public struct TemplateCatalog: Sendable {
     }
 
     /// Renders `name` (`email/milestone.subject`, `messages/milestone_due`) in `locale`.
-    public func render(_ name: String, locale: String, _ context: [String: Any]) -> String {
+    public func render(_ name: String, locale: String, _ variables: TemplateVariables) -> String {
         // Every required template was found at start-up, so a miss here is a programming error.
-        library.render(context, withTemplate: Self.path(name, locale: locale)) ?? ""
+        library.render(variables, withTemplate: Self.path(name, locale: locale)) ?? ""
     }
 
     /// `email/milestone.subject` in `en` is the file `email/en/milestone.subject.mustache`.
