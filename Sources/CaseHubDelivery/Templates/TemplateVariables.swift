@@ -4,9 +4,10 @@ import Mustache
 ///
 /// Given a `[String: Any]`, Mustache pays several dynamic casts per tag: a dictionary is a
 /// parent only conditionally (a slow conformance check), and a string is written through
-/// `String(describing:)`. Those casts were about a tenth of an e-mail's CPU. Here the parent is
-/// a class that conforms outright and each text is already a renderable.
-public final class TemplateVariables: MustacheParent, Sendable {
+/// `String(describing:)`. Those casts cost about 5 % of an e-mail's CPU. Here the parent is
+/// a struct that conforms outright (a class would cost a walk of its superclasses per cast)
+/// and each text is already a renderable.
+public struct TemplateVariables: MustacheParent, Sendable {
     private let values: [String: any Sendable]
 
     /// Texts (and numbers, as text) are written; flags open or close sections.
@@ -29,7 +30,7 @@ public final class TemplateVariables: MustacheParent, Sendable {
 }
 
 extension TemplateVariables: ExpressibleByDictionaryLiteral {
-    public convenience init(dictionaryLiteral elements: (String, any Sendable)...) {
+    public init(dictionaryLiteral elements: (String, any Sendable)...) {
         self.init(Dictionary(elements) { _, last in last })
     }
 }
