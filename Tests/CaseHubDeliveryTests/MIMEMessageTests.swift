@@ -77,4 +77,19 @@ import Testing
         let decoded = try #require(Data(base64Encoded: all[start..<end].joined()))
         #expect(String(decoding: decoded, as: UTF8.self) == MIMEMessage.crlf(text))
     }
+
+    /// Every padding case (one or two `=`, none) and line lengths on and around a full line
+    /// (57 bytes are exactly 76 characters), checked against Foundation's decoder.
+    @Test(arguments: [1, 2, 3, 55, 56, 57, 58, 113, 114, 115])
+    func base64PartsDecodeToTheTextForEveryLength(length: Int) throws {
+        let text = String(String(repeating: "Suhu 37,5 C. ", count: 20).prefix(length))  // ASCII: length in bytes
+        let all = lines(sample(text: text))
+        let start = try #require(all.firstIndex(of: "Content-Type: text/plain; charset=UTF-8")) + 3
+        let end = try #require(all[start...].firstIndex(of: "--B"))
+        let body = all[start..<end]
+        #expect(body.dropLast().allSatisfy { $0.count == 76 })
+        #expect(body.last.map { (1...76).contains($0.count) && $0.count % 4 == 0 } == true)
+        let decoded = try #require(Data(base64Encoded: body.joined()))
+        #expect(String(decoding: decoded, as: UTF8.self) == MIMEMessage.crlf(text))
+    }
 }

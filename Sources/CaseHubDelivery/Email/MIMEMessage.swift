@@ -81,9 +81,13 @@ public struct MIMEMessage: Sendable {
         var afterCR = false
         for byte in text.utf8 {
             switch byte {
-            case 0x0D: bytes += [0x0D, 0x0A]
-            case 0x0A where afterCR: break  // the LF of a CRLF already written
-            case 0x0A: bytes += [0x0D, 0x0A]
+            case 0x0D:
+                bytes.append(0x0D)
+                bytes.append(0x0A)
+            case 0x0A:
+                guard !afterCR else { break }  // the LF of a CRLF already written
+                bytes.append(0x0D)
+                bytes.append(0x0A)
             default: bytes.append(byte)
             }
             afterCR = byte == 0x0D
@@ -91,19 +95,34 @@ public struct MIMEMessage: Sendable {
         return bytes
     }
 
-    /// Appends `bytes` as base64, each line of at most 76 characters ending in CRLF.
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Base64 (RFC 2045) in lines of 76 characters, each ending in CRLF, written straight into
+    /// `out`: a mail is encoded once per delivery, so no intermediate copies.
     private static func appendBase64Lines(of bytes: [UInt8], to out: inout [UInt8]) {
-        let encoded = Data(bytes).base64EncodedData()
-        var start = encoded.startIndex
-        while start < encoded.endIndex {
-            let end = min(start + 76, encoded.endIndex)
-            out += encoded[start..<end]
-            out += [0x0D, 0x0A]
-            start = end
+        let alphabet = base64Alphabet
+        var column = 0
+        var index = 0
+        while index < bytes.count {
+            let remaining = bytes.count - index
+            let first = UInt32(bytes[index])
+            let second = remaining > 1 ? UInt32(bytes[index + 1]) : 0
+            let third = remaining > 2 ? UInt32(bytes[index + 2]) : 0
+            let group = first << 16 | second << 8 | third
+            out.append(alphabet[Int(group >> 18 & 0x3F)])
+            out.append(alphabet[Int(group >> 12 & 0x3F)])
+            out.append(remaining > 1 ? alphabet[Int(group >> 6 & 0x3F)] : UInt8(ascii: "="))
+            out.append(remaining > 2 ? alphabet[Int(group & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+            column += 4
+            if column == 76 || index >= bytes.count {
+                out.append(0x0D)
+                out.append(0x0A)
+                column = 0
+            }
         }
     }
 
-    /// `Wed, 18 Nov 2026 11:06:40 +0000`, always in English and UTC as RFC 5322 wants.
     static func rfc5322Date(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
