@@ -1,7 +1,6 @@
 """Drives the delivery benchmark (see benchmarks/delivery): builds an outbox backlog with
 the receivers unreachable, then lets the hub empty it into real peers and times it."""
 import json
-from contextlib import closing
 import os
 import re
 import shutil
@@ -13,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import closing
 
 binary, seconds = sys.argv[1], float(sys.argv[2])
 work = tempfile.mkdtemp(prefix="casehub-bench-delivery-")

@@ -123,6 +123,7 @@ public struct MIMEMessage: Sendable {
         }
     }
 
+    /// `Wed, 18 Nov 2026 11:06:40 +0000`, always in English and UTC as RFC 5322 wants.
     static func rfc5322Date(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
