@@ -98,4 +98,15 @@ import Testing
         #expect(Self.ids(lanes.dropWaiting("ep-a")) == ["dlv-3"])
         #expect(Self.ids(lanes.dropWaiting()) == ["dlv-6"])
     }
+
+    @Test func aLaneThatHoldsNothingMoreIsForgotten() {
+        var lanes = DeliveryLanes(limits: Self.limits, maxWait: .seconds(1))
+        let now = ContinuousClock.now
+        _ = lanes.admit([Self.row(1)], at: now)
+        _ = lanes.sent("ep-a", took: .milliseconds(1), takeNext: true, at: now)
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] != nil, "the lane holds an attempt being recorded")
+        lanes.recorded(["ep-a"])
+        // Sent and recorded: the lane is gone, and the endpoint claims as a new target again.
+        #expect(lanes.claimRoom(newTargets: false).perKey["ep-a"] == nil)
+    }
 }

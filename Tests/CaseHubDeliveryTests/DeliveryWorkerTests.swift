@@ -51,7 +51,9 @@ import Testing
     }
 
     /// Polls until `condition` holds, for at most `limit`.
-    func eventually(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    /// Waits for `condition`, at most `limit`: generous, because it ends as soon as the
+    /// condition holds, and the suite's start runs dozens of tests at once on two cores.
+    func eventually(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if try await condition() { return true }

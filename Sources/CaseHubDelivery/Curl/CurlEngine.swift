@@ -64,6 +64,7 @@ public final class CurlEngine: Sendable {
 
     private static let noHandle = "libcurl could not make a handle"
     private static let stopped = "the delivery engine has stopped"
+    private static let refused = "libcurl refused the transfer"
 
     /// Stops the thread: transfers still running end with an error.
     public func shutdown() {
@@ -106,7 +107,7 @@ public final class CurlEngine: Sendable {
 
     private func start(_ transfer: Transfer, _ multi: UnsafeMutableRawPointer, _ running: inout [UnsafeMutableRawPointer: Transfer]) {
         guard curl_multi_add_handle(multi, transfer.handle) == CURLM_OK else {
-            follow(transfer, after: TransferResult(code: nil, error: "libcurl refused the transfer", duration: .zero), multi, &running)
+            follow(transfer, after: TransferResult(code: nil, error: Self.refused, duration: .zero), multi, &running)
             return
         }
         running[transfer.handle] = transfer

@@ -123,7 +123,7 @@ struct DeliveryLanes {
     mutating func sent(
         _ key: String, took: Duration, takeNext: Bool, at now: ContinuousClock.Instant
     ) -> (next: PreparedDelivery?, stale: [PreparedDelivery]) {
-        let maxWait = maxWait
+        let maxWait = maxWait  // the closure may not read `self` while `changeLane` changes it
         let outcome = changeLane(key) { lane -> (next: PreparedDelivery?, stale: [PreparedDelivery]) in
             lane.recording += 1
             lane.typicalTransfer = lane.typicalTransfer.map { ($0 * 7 + took) / 8 } ?? took
