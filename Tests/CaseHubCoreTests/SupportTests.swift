@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CaseHubCore
@@ -6,6 +7,28 @@ import Testing
     @Test func formatsRFC3339UTCWithMilliseconds() {
         #expect(Timestamp.format(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.format(millis: 1_795_420_800_123) == "2026-11-23T08:00:00.123Z")
+        #expect(Timestamp.format(millis: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp.format(millis: 4_107_542_399_999) == "2100-02-28T23:59:59.999Z")
+        #expect(Timestamp.format(millis: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+    }
+
+    /// Every day from 1970 to 2400 (leap days and century years among them), at a time of day
+    /// that moves with the day, against the C library's calendar.
+    @Test func formatAgreesWithTheCLibraryOnEveryDay() {
+        var mismatches: [String] = []
+        for day: UInt64 in 0..<157_000 {
+            let millis = day * 86_400_000 + (day * 7_919_123) % 86_400_000
+            var seconds = time_t(millis / 1000)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                parts.tm_min, parts.tm_sec, Int32(millis % 1000))
+            let formatted = Timestamp.format(millis: millis)
+            if formatted != expected { mismatches.append("\(formatted) != \(expected)") }
+            if Timestamp.parseMillis(formatted) != millis { mismatches.append("\(formatted) does not parse back to \(millis)") }
+        }
+        #expect(mismatches.prefix(5) == [])
     }
 
     @Test func parsesOffsetsAndFractions() {
@@ -23,6 +46,22 @@ import Testing
         #expect(Set(ids).count == ids.count)
         let first = Array(ids[0].utf8)
         #expect(ids[0].count == 36 && first[14] == UInt8(ascii: "7"))
+    }
+
+    @Test func carryTheirMillisecondVariantAndRandomBits() {
+        let before = Timestamp.nowMillis()
+        let ids = (0..<200).map { _ in Identifier.make() }
+        let after = Timestamp.nowMillis()
+        for id in ids {
+            let groups = id.split(separator: "-").map(String.init)
+            #expect(groups.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(UInt64(groups[0] + groups[1], radix: 16).map { (before...after + 1).contains($0) } == true)
+            #expect(groups[2].first == "7")
+            #expect(groups[3].first.map { "89ab".contains($0) } == true)
+            #expect(id == id.lowercased())
+        }
+        // The last 62 bits are random: no two of the 200 share them.
+        #expect(Set(ids.map { $0.suffix(12) }).count == ids.count)
     }
 }
 

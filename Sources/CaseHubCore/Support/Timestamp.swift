@@ -18,15 +18,49 @@ public enum Timestamp {
     public static func now() -> String { format(millis: nowMillis()) }
 
     public static func format(millis: UInt64) -> String {
-        var seconds = time_t(millis / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        let days = Int64(millis / 86_400_000)
+        let millisOfDay = Int(millis % 86_400_000)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        return String(unsafeUninitializedCapacity: 24) { out in
+            func put(_ value: Int, _ width: Int, at start: Int) {
+                var value = value
+                for index in stride(from: start + width - 1, through: start, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            out[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            out[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            out[10] = UInt8(ascii: "T")
+            put(millisOfDay / 3_600_000, 2, at: 11)
+            out[13] = UInt8(ascii: ":")
+            put(millisOfDay / 60_000 % 60, 2, at: 14)
+            out[16] = UInt8(ascii: ":")
+            put(millisOfDay / 1000 % 60, 2, at: 17)
+            out[19] = UInt8(ascii: ".")
+            put(millisOfDay % 1000, 3, at: 20)
+            out[23] = UInt8(ascii: "Z")
+            return 24
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01, by Howard Hinnant's
+    /// `civil_from_days`: plain arithmetic, where `gmtime_r` would take glibc's time-zone lock
+    /// for every message and log entry.
+    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468  // days since 0000-03-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153  // March is 0
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day))
     }
 
     /// Parses an RFC 3339 timestamp with any offset and optional fraction; nil when malformed.
