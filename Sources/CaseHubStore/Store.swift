@@ -172,7 +172,9 @@ public struct IdempotencyKey: Sendable {
 }
 
 public enum PostOutcome: Sendable {
-    case created(Message)
+    /// The new message, with its API JSON as stored (canonical text), so that the answer is not
+    /// rendered a second time.
+    case created(Message, json: JSONValue)
     /// The idempotency key had been used: the first message, nothing created.
     case replayed(Message)
 }

@@ -43,7 +43,7 @@ import Testing
 
     @discardableResult
     func post(_ store: any Store, _ caseId: String, _ body: String = "Pasien stabil") async throws -> Message {
-        guard case .created(let message) = try await store.postMessage(
+        guard case .created(let message, _) = try await store.postMessage(
             NewMessage(body: body, kind: .text, data: [:], replyTo: nil, priority: .routine, requiresAck: false), caseId: caseId,
             thread: .ppa, by: Self.nurse, idempotency: nil)
         else { throw CaseHubError.conflict("expected a new message") }

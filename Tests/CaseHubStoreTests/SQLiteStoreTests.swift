@@ -105,7 +105,7 @@ import Testing
             let post = { @Sendable in
                 try await store.postMessage(Sample.text("sekali"), caseId: caseValue.id, thread: .ppa, by: Sample.nurse(in: caseValue.id), idempotency: key)
             }
-            guard case .created(let first) = try await post(), case .replayed(let again) = try await post() else {
+            guard case .created(let first, _) = try await post(), case .replayed(let again) = try await post() else {
                 Issue.record("expected created, then replayed")
                 return
             }
@@ -114,7 +114,7 @@ import Testing
             try await queue.write { db in
                 try db.execute(sql: "UPDATE idempotency_keys SET created_ms = created_ms - ?", arguments: [IdempotencyKey.lifetimeMillis])
             }
-            guard case .created(let later) = try await post() else {
+            guard case .created(let later, _) = try await post() else {
                 Issue.record("a key older than a day must not replay")
                 return
             }

@@ -45,7 +45,7 @@ import Testing
             var replayed: [Message] = []
             for outcome in outcomes {
                 switch outcome {
-                case .created(let message): created.append(message)
+                case .created(let message, _): created.append(message)
                 case .replayed(let message): replayed.append(message)
                 }
             }

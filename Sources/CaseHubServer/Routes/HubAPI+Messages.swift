@@ -22,7 +22,7 @@ extension HubAPI {
             switch try await store.postMessage(
                 new, caseId: caseId, thread: thread, by: principal.actor(in: caseId), idempotency: idempotency)
             {
-            case .created(let message): return Response.json(message.json, status: .created)
+            case .created(_, let json): return Response.json(json, status: .created)
             case .replayed(let message): return Response.json(message.json, status: .ok)
             }
         }

@@ -25,7 +25,7 @@ extension SQLStore {
             if rules.contains(where: \.requireAck) { new.requiresAck = true }
             let request =
                 try new.kind == .authorizationDecision ? self.authorizationRequest(for: new.data, caseId: caseId, decider: actor, db: db) : nil
-            let message = try Self.insertMessage(
+            let (message, rendered) = try Self.insertMessage(
                 new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
                 relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
             try self.followUp(message, rules: rules, decides: request, nowMillis: nowMillis, log: &log, db: db)
@@ -41,7 +41,7 @@ extension SQLStore {
                         "DELETE FROM idempotency_keys WHERE created_ms <= ?", [Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
                 }
             }
-            return .created(message)
+            return .created(message, json: .canonical(rendered))
         }
     }
 
@@ -183,7 +183,7 @@ extension SQLStore {
         let copy = NewMessage(
             body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority,
             requiresAck: requiresAck ?? source.requiresAck)
-        var message = try insertMessage(
+        var (message, _) = try insertMessage(
             copy, id: copyId, caseId: source.caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,
             relayNote: note, at: at, log: &log, db: db)
         if let state = source.authorization, message.authorization != state {
@@ -194,10 +194,11 @@ extension SQLStore {
     }
 
     /// Appends the `message.posted` entry and stores the message with that entry's `seq`.
+    /// - Returns: the message and its API JSON as stored.
     static func insertMessage(
         _ new: NewMessage, id: String, caseId: String, thread: ThreadName, author: Actor, parentSeq: Int?, relayedFrom: String?,
         relayNote: String?, at: String, log: inout LogAppender, db: any SQLSession
-    ) throws -> Message {
+    ) throws -> (message: Message, rendered: String) {
         let entry = try log.append(
             LogDraft(
                 type: .messagePosted, thread: thread, parentSeq: parentSeq, actor: author,
@@ -212,6 +213,7 @@ extension SQLStore {
             replyTo: new.replyTo, relayedFrom: relayedFrom, relayNote: relayNote, priority: new.priority, requiresAck: new.requiresAck,
             acks: [], createdAt: at, editedAt: nil, redacted: false,
             authorization: new.kind == .authorizationRequest ? .requested : nil)
+        let rendered = message.json.canonicalString
         try db.run(
             """
             INSERT INTO messages (id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to,
@@ -221,9 +223,9 @@ extension SQLStore {
             [
                 id, caseId, thread.rawValue, entry.seq, author.id, author.role, author.name, new.kind.rawValue, new.body,
                 new.data.canonicalString, new.replyTo, relayedFrom, relayNote, new.priority.rawValue, new.requiresAck, at,
-                message.json.canonicalString, message.authorization?.json.canonicalString,
+                rendered, message.authorization?.json.canonicalString,
             ])
-        return message
+        return (message, rendered)
     }
 
     /// Writes a changed message back: the columns that can change and its rendered JSON,
