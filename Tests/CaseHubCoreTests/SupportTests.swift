@@ -37,6 +37,27 @@ import Testing
         #expect(Timestamp.parseMillis("2026-11-23 08:00") == nil)
         #expect(Timestamp.parseMillis("2026-13-23T08:00:00Z") == nil)
     }
+
+    /// Fractions of any length are read to the millisecond (a longer one once crashed the hub).
+    @Test(arguments: 1...12)
+    func readsFractionsOfAnyLength(digits: Int) {
+        let fraction = String("123456789012".prefix(digits))
+        let expected: UInt64 = [0: 0, 1: 100, 2: 120][digits] ?? 123
+        #expect(Timestamp.parseMillis("2026-11-23T08:00:00.\(fraction)Z") == 1_795_420_800_000 + expected)
+        #expect(Timestamp.parseMillis("2026-11-23T15:00:00.\(fraction)+07:00") == 1_795_420_800_000 + expected)
+    }
+
+    @Test func refusesDatesAndOffsetsThatDoNotExist() {
+        #expect(Timestamp.parseMillis("2024-02-29T00:00:00Z") == 1_709_164_800_000)
+        #expect(Timestamp.parseMillis("2000-02-29T00:00:00Z") == 951_782_400_000)
+        for text in [
+            "2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-11-00T00:00:00Z",
+            "2026-11-23T08:00:00+24:00", "2026-11-23T08:00:00+05:60", "2026-11-23T08:00:00+99:00", "2026-11-23T08:00:00.Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            #expect(Timestamp.parseMillis(text) == nil, "\(text)")
+        }
+    }
 }
 
 @Suite struct IdentifierTests {

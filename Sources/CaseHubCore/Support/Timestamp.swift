@@ -63,7 +63,8 @@ public enum Timestamp {
         return (Int(year), Int(month), Int(day))
     }
 
-    /// Parses an RFC 3339 timestamp with any offset and optional fraction; nil when malformed.
+    /// Parses an RFC 3339 timestamp with any offset and optional fraction (of any length; read to
+    /// the millisecond); nil when malformed, when the date does not exist, or before 1970.
     public static func parseMillis(_ text: String) -> UInt64? {
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
@@ -80,7 +81,7 @@ public enum Timestamp {
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var millis = 0
@@ -93,15 +94,15 @@ public enum Timestamp {
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            for _ in min(digits, 3)..<3 { millis *= 10 }
         }
         guard index < bytes.count else { return nil }
         var offsetSeconds = 0
         if bytes[index] == UInt8(ascii: "Z") || bytes[index] == UInt8(ascii: "z") {
             index += 1
         } else if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-            guard let offsetHour = number(index + 1..<index + 3), bytes.count > index + 3,
-                bytes[index + 3] == UInt8(ascii: ":"), let offsetMinute = number(index + 4..<index + 6)
+            guard let offsetHour = number(index + 1..<index + 3), offsetHour < 24, bytes.count > index + 3,
+                bytes[index + 3] == UInt8(ascii: ":"), let offsetMinute = number(index + 4..<index + 6), offsetMinute < 60
             else { return nil }
             offsetSeconds = (offsetHour * 3600 + offsetMinute * 60) * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
             index += 6
@@ -109,15 +110,27 @@ public enum Timestamp {
             return nil
         }
         guard index == bytes.count else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let epoch = Int(timegm(&parts)) - offsetSeconds
+        let epoch = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         guard epoch >= 0 else { return nil }
         return UInt64(epoch) * 1000 + UInt64(millis)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date: Howard Hinnant's `days_from_civil`,
+    /// the inverse of ``civilDate(daysSinceEpoch:)``.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let marchYear = month <= 2 ? year - 1 : year  // years counted from March
+        let era = (marchYear >= 0 ? marchYear : marchYear - 399) / 400
+        let yearOfEra = marchYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }
