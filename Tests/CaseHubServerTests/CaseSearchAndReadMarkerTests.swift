@@ -47,6 +47,18 @@ import Testing
             #expect(markers.allSatisfy { $0["up_to_seq"] as? Int == seq })
             #expect(Set(markers.compactMap { $0["role"] as? String }) == ["case_manager", "family"])
             expectError(try await hub.get("/v1/cases/\(caseId)/threads/ppa/read-markers", token: family.token), .notFound, "not_found")
+
+            // A marker past the end of the log means "everything so far": it stops at the log's end,
+            // so messages posted later still count as unread.
+            let logEnd = try await hub.log(caseId: caseId).count
+            #expect(
+                try await hub.post("/v1/cases/\(caseId)/threads/family/read", token: family.token, json: #"{"up_to_seq": 99999}"#).status
+                    == .noContent)
+            let after = try #require(try await hub.get("/v1/cases/\(caseId)/threads/family/read-markers", token: family.token).json()["read_markers"] as? [JSONObject])
+            #expect(after.first { $0["name"] as? String == "Ibu Sari" }?["up_to_seq"] as? Int == logEnd)
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "Kabar terbaru")
+            let threads = try #require(try await hub.get("/v1/cases/\(caseId)/threads", token: family.token).json()["threads"] as? [JSONObject])
+            #expect(threads.first { $0["name"] as? String == "family" }?["unread"] as? Int == 1)
         }
     }
 }

@@ -93,6 +93,10 @@ struct CasesTests {
             #expect(pages == 3)
             #expect(seen.count == 5)
             #expect(Set(seen) == Set(ids))
+            // A cursor the API did not give answers 400 rather than a silent first or empty page.
+            for bad in ["", "garbage", "../x", String(repeating: "a", count: 65)] {
+                expectError(try await hub.get("/v1/cases?cursor=\(bad)", token: hub.adminToken), .badRequest, "invalid_request", naming: "cursor")
+            }
 
             // status filter.
             let open = try await hub.get("/v1/cases?status=open", token: hub.adminToken).json()

@@ -463,6 +463,17 @@ struct MessagesTests {
             #expect(admin.status == .created)
             #expect(try admin.json()["id"] as? String != firstId)
             #expect(try await hub.messages(caseId: caseId, thread: "family").count == 3)
+
+            // The same key for a different message is a client's mistake, not a retry: 409, and
+            // nothing is stored (rather than a silent 200 with a message the client did not send).
+            let logBefore = try await hub.log(caseId: caseId).count
+            expectError(try await hub.post(uri, token: family.token, json: #"{"body": "something else"}"#, headers: key), .conflict, "conflict")
+            expectError(
+                try await hub.post("/v1/cases/\(caseId)/threads/ppa/messages", token: hub.adminToken, json: #"{"body": "once"}"#, headers: key),
+                .conflict, "conflict")
+            #expect(try await hub.messages(caseId: caseId, thread: "family").count == 3)
+            #expect(try await hub.messages(caseId: caseId, thread: "ppa").isEmpty)
+            #expect(try await hub.log(caseId: caseId).count == logBefore)
         }
     }
 

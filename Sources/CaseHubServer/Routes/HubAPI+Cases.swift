@@ -34,8 +34,14 @@ extension HubAPI {
             let limit = try request.queryInt("limit", in: 1...200) ?? 50
             let search = request.queryString("q")?.trimmingCharacters(in: .whitespaces)
             if let search, search.utf8.count > 100 { throw CaseHubError.invalidRequest(field: "q", "is longer than 100 bytes") }
-            let page = try await store.listCases(
-                CaseQuery(status: status, limit: limit, after: request.queryString("cursor"), search: search), for: context.caller())
+            let cursor = try request.queryString("cursor").map { cursor in
+                // Cursors are the `next_cursor` of an earlier page: a case id.
+                guard (1...64).contains(cursor.utf8.count), cursor.utf8.allSatisfy(Self.isIdentifierByte) else {
+                    throw CaseHubError.invalidRequest(field: "cursor", "is not a next_cursor this API gave")
+                }
+                return cursor
+            }
+            let page = try await store.listCases(CaseQuery(status: status, limit: limit, after: cursor, search: search), for: context.caller())
             return Response.json(["cases": .array(page.cases.map(\.json)), "next_cursor": JSONValue(page.nextAfter)])
         }
 
@@ -62,5 +68,10 @@ extension HubAPI {
             payer = payerBody.json
         }
         return NewCase(mrn: mrn, patient: patient.json, payer: payer)
+    }
+
+    /// The bytes of the hub's ids (UUIDv7 in lowercase hex).
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || byte == UInt8(ascii: "-")
     }
 }

@@ -10,6 +10,9 @@ extension SQLStore {
         try await changeCase(caseId, requireOpen: false) { log, db in
             let nowMillis = Timestamp.nowMillis()
             if let idempotency, let earlier = try Self.rememberedMessage(for: idempotency, nowMillis: nowMillis, db: db) {
+                guard earlier.repeats(new, caseId: caseId, thread: thread) else {
+                    throw CaseHubError.conflict("Idempotency-Key was already used for a different message (another case, thread, kind or text)")
+                }
                 return .replayed(earlier)
             }
             try log.requireOpen()
@@ -262,5 +265,15 @@ extension SQLStore {
 
     static func acksJSON(_ acks: [Message.Ack]) -> String {
         JSONValue.array(acks.map { ["by": .string($0.by), "at": .string($0.at)] }).canonicalString
+    }
+}
+
+extension Message {
+    /// Whether posting `new` to `thread` of `caseId` asks for this message again, as a retry
+    /// with the same Idempotency-Key does. Once the message has been edited or redacted its text
+    /// no longer tells, and only where it was posted is compared.
+    func repeats(_ new: NewMessage, caseId: String, thread: ThreadName) -> Bool {
+        guard self.caseId == caseId, self.thread == thread, kind == new.kind else { return false }
+        return editedAt != nil || redacted || (body == new.body && data.canonicalString == new.data.canonicalString)
     }
 }

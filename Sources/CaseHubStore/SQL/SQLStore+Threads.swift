@@ -13,7 +13,10 @@ extension SQLStore {
             return CommitNews(items: [.passingEvent(caseId: caseId, thread: thread, event: event)])
         }
         _ = try await write(announcing: announcing) { db in
-            guard try db.row("SELECT 1 FROM cases WHERE id = ?", [caseId]) != nil else { throw CaseHubError.caseNotFound }
+            guard let logSeq = try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseId]) else { throw CaseHubError.caseNotFound }
+            // A marker past the end of the log stops at its end ("read everything so far"); kept
+            // as given, it would count every later message as read.
+            let upToSeq = min(upToSeq, logSeq)
             try db.run(
                 """
                 INSERT INTO read_markers (reader_id, case_id, thread, up_to_seq) VALUES (?, ?, ?, ?)
