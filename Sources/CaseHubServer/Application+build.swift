@@ -25,12 +25,14 @@ public func buildRouter(
     store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
     principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil
 ) -> Router<HubRequestContext> {
-    let router = Router(context: HubRequestContext.self)
+    // HEAD answers wherever GET does (load balancers probe `/healthz` with HEAD).
+    let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
     if let metrics {
         router.add(middleware: MetricsMiddleware())
         OperationsRoutes.registerMetrics(on: router, registry: metrics)
     }
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: BodySizeMiddleware())
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
     HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)

@@ -133,6 +133,11 @@ struct BadInputTests {
             expectError(reply, .contentTooLarge, "payload_too_large")
             let cases = try await hub.post("/v1/cases", token: hub.adminToken, json: #"{"mrn": "RM-1", "patient": {"name": "\#(filler)"}}"#)
             expectError(cases, .contentTooLarge, "payload_too_large")
+            // Routes that take no body refuse one over the limit too, and do nothing.
+            let messageId = try #require(try await hub.messages(caseId: caseId, thread: "family").first?["id"] as? String)
+            for uri in ["/v1/cases/\(caseId)/messages/\(messageId)/ack", "/v1/cases/\(caseId)/close"] {
+                expectError(try await hub.post(uri, token: hub.adminToken, json: filler), .contentTooLarge, "payload_too_large")
+            }
         }
     }
 

@@ -11,6 +11,9 @@ struct OperationsTests {
             #expect(health.status == .ok)
             let ready = try await hub.get("/readyz", token: nil)
             #expect(ready.status == .ok)
+            // Load balancers often probe with HEAD.
+            #expect(try await hub.request(.head, "/healthz", token: nil).status == .ok)
+            #expect(try await hub.request(.head, "/readyz", token: nil).status == .ok)
         }
     }
 

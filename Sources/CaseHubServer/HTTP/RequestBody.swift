@@ -15,6 +15,8 @@ struct RequestBody {
         self.path = path
     }
 
+    static let tooLarge = CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
+
     /// Reads the whole body: 415 for a non-JSON content type, 413 above the size limit, 400
     /// when it is not a JSON object in UTF-8.
     static func read(_ request: Request, context: some RequestContext) async throws -> RequestBody {
@@ -24,7 +26,6 @@ struct RequestBody {
                 throw CaseHubError.unsupportedMediaType("the body must be application/json, not \(mediaType)")
             }
         }
-        let tooLarge = CaseHubError.payloadTooLarge("the request body is larger than 1 MiB")
         if let length = request.headers.first(.contentLength).flatMap({ Int($0) }), length > context.maxUploadSize {
             throw tooLarge
         }
