@@ -239,6 +239,7 @@ struct EndpointsTests {
         (#"{"url": "", "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": null, "events": ["*"], "roles": ["ppa"]}"#, "url"),
+        ("{}", "url"),
         (#"{"url": 42, "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": ["https://a.example.org/"], "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": "https://a.example.org/", "events": ["message.sent"], "roles": ["ppa"]}"#, "events"),

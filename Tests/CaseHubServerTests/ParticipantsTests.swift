@@ -58,6 +58,8 @@ struct ParticipantsTests {
             let unknown = try await hub.post(
                 "/v1/cases/\(caseId)/participants", token: hub.adminToken, json: #"{"role": "surgeon", "name": "Dr"}"#)
             expectError(unknown, .badRequest, "invalid_request", naming: "role")
+            // The answer lists the roles a participant may have, and admin is not one of them.
+            #expect(unknown.text.contains("case_manager, ppa, family, patient, payer") && !unknown.text.contains("admin"), "\(unknown.text)")
             let noName = try await hub.post("/v1/cases/\(caseId)/participants", token: hub.adminToken, json: #"{"role": "family"}"#)
             expectError(noName, .badRequest, "invalid_request", naming: "name")
             let badEmail = try await hub.post(

@@ -118,13 +118,16 @@ struct RequestBody {
     }
 
     /// An enum value given by its raw string, or `defaultValue` when absent.
-    func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T? = nil) throws -> T where T.RawValue == String {
+    /// One of `allowed` (all of `T`'s values unless given), named in the 400 otherwise.
+    func choice<T: RawRepresentable & CaseIterable & Equatable>(
+        _ key: String, default defaultValue: T? = nil, among allowed: [T] = Array(T.allCases)
+    ) throws -> T where T.RawValue == String {
         guard let raw = try optionalString(key) else {
             guard let defaultValue else { throw CaseHubError.invalidRequest(field: name(key), "is required") }
             return defaultValue
         }
-        guard let value = T(rawValue: raw) else {
-            throw CaseHubError.invalidRequest(field: name(key), "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let value = T(rawValue: raw), allowed.contains(value) else {
+            throw CaseHubError.invalidRequest(field: name(key), "must be one of \(allowed.map(\.rawValue).joined(separator: ", "))")
         }
         return value
     }

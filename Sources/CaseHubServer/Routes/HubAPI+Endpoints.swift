@@ -12,11 +12,13 @@ extension HubAPI {
         v1.post("endpoints") { request, context in
             try requireAdmin(context, to: "manage webhook endpoints")
             let body = try await RequestBody.read(request, context: context)
+            // Checked in the order the contract lists them: url, then events, then roles.
+            let url = try Self.endpointURL(body.string("url", maxLength: 2048))
             guard let events = try Self.events(body) else { throw CaseHubError.invalidRequest(field: "events", "is required") }
             guard let roles = try Self.roles(body) else { throw CaseHubError.invalidRequest(field: "roles", "is required") }
             let new = NewEndpoint(
-                url: try Self.endpointURL(body.string("url", maxLength: 2048)), description: try body.optionalString("description", maxLength: 500) ?? "",
-                events: events, roles: roles, includeText: try body.optionalBool("include_text") ?? false)
+                url: url, description: try body.optionalString("description", maxLength: 500) ?? "", events: events, roles: roles,
+                includeText: try body.optionalBool("include_text") ?? false)
             let secret = WebhookSignature.newSecret()
             let endpoint = try await store.createEndpoint(new, secret: secret)
             return Response.json(["endpoint": endpoint.json, "secret": .string(secret)], status: .created)

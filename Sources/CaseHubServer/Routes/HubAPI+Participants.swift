@@ -8,10 +8,8 @@ extension HubAPI {
             let caseId = try visibleCaseId(context)
             try require([.admin, .caseManager], context, to: "add participants")
             let body = try await RequestBody.read(request, context: context)
-            let role: Role = try body.choice("role")
-            guard role != .admin else {
-                throw CaseHubError.invalidRequest(field: "role", "admin tokens are issued with `casehub token issue`, not per case")
-            }
+            // Admin tokens are issued with `casehub token issue`, not per case.
+            let role: Role = try body.choice("role", among: Role.allCases.filter { $0 != .admin })
             let email = try body.optionalString("email", maxLength: 254)
             if let email, !Self.looksLikeEmail(email) {
                 throw CaseHubError.invalidRequest(field: "email", "'\(email)' is not an e-mail address")
