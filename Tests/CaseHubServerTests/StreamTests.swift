@@ -189,6 +189,13 @@ import Testing
             await #expect(throws: (any Error).self) {
                 _ = try await collect(hub, caseId: otherCase, headers: bearer(family.token)) { $0.count == 1 }
             }
+            // Without the upgrade, the same checks answer as the rest of the API does.
+            let stream = "/v1/cases/\(caseId)/stream"
+            expectError(try await hub.get(stream, token: nil), .unauthorized, "unauthorized")
+            expectError(try await hub.get("/v1/cases/\(otherCase)/stream", token: family.token), .notFound, "not_found")
+            let plain = try await hub.get(stream, token: family.token)
+            expectError(plain, .upgradeRequired, "upgrade_required")
+            #expect(plain.headers[.upgrade] == "websocket")
         }
     }
 }

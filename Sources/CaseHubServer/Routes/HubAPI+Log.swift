@@ -18,5 +18,16 @@ extension HubAPI {
             try require([.admin, .caseManager], context, to: "verify the case log")
             return Response.json(try await store.verifyLog(caseId: caseValue.id).json)
         }
+
+        // The live stream is a WebSocket (see `CaseStream`); a plain GET learns so, after the
+        // same token and case checks the upgrade makes.
+        v1.get("cases/:case/stream") { _, context in
+            _ = try await visibleCase(context)
+            var response = Response.error(
+                status: .upgradeRequired, code: "upgrade_required", message: "the live stream is a WebSocket: send Upgrade: websocket")
+            response.headers[.upgrade] = "websocket"
+            response.headers[.connection] = "Upgrade"
+            return response
+        }
     }
 }
