@@ -4,6 +4,8 @@ import CaseHubServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import Synchronization
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the hub: HTTP API on the configured address, on the configured store.")
@@ -45,13 +47,20 @@ struct Serve: AsyncParsableCommand {
         }
         let worker = buildDeliveryWorker(configuration: configuration, store: store, templates: templates, logger: logger)
         let scheduler = buildFiringScheduler(configuration: configuration, store: store, templates: templates, logger: logger)
+        let listening = Atomic(false)
         let app = buildApplication(
             configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), console: console,
             services: [worker, scheduler]
         ) { port in
+            listening.store(true, ordering: .relaxed)
             // One line on stdout that scripts (and tests started with port 0) can read.
             FileHandle.standardOutput.write(Data("casehub listening on http://\(host):\(port)\n".utf8))
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where !listening.load(ordering: .relaxed) {
+            // Most often the port is taken: a start-up error like the configuration's.
+            throw Fatal.exit(2, "cannot listen on \(host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
 }

@@ -76,6 +76,16 @@ struct ConfigurationErrorTests {
             "sqlite-proc", environment: ["CASEHUB_DATABASE_URL": "sqlite:///proc/nonexistent/x.sqlite"], naming: [])
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func portAlreadyInUse() async throws {
+        let scratch = try Scratch("config-port-taken")
+        defer { scratch.remove() }
+        let first = try await HubServer.start(in: scratch, environment: scratch.environment([:]))
+        defer { first.stop() }
+        try await Self.serveMustFail(
+            "port-taken", environment: ["CASEHUB_PORT": String(first.port), "CASEHUB_LOG_LEVEL": "error"], naming: ["cannot listen", String(first.port), "in use"])
+    }
+
     @Test func missingConfigFile() async throws {
         try await Self.serveMustFail(
             "missing-file", arguments: ["--config", "$SCRATCH/nowhere.yaml"], naming: ["nowhere.yaml"])
