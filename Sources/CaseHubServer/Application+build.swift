@@ -29,7 +29,7 @@ public func buildRouter(
     let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
     if let metrics {
         router.add(middleware: MetricsMiddleware())
-        OperationsRoutes.registerMetrics(on: router, registry: metrics)
+        OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store)
     }
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodySizeMiddleware())

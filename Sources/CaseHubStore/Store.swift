@@ -97,6 +97,8 @@ public protocol Store: Sendable {
     func releaseDeliveryClaims(ids: [String]) async throws
     /// Answers (once) when new deliveries have been queued since the last call.
     func deliveriesQueued() async
+    /// The deliveries not delivered, counted by channel and status, for `/metrics`.
+    func deliveryBacklog() async throws -> [DeliveryBacklog]
 
     /// Told of every case whose log grew, once the change is committed: the live stream.
     var caseChanges: CaseFeed { get }
@@ -177,4 +179,21 @@ public enum PostOutcome: Sendable {
     case created(Message, json: JSONValue)
     /// The idempotency key had been used: the first message, nothing created.
     case replayed(Message)
+}
+
+/// How many deliveries of one channel wait in one status, and since when the oldest is due.
+public struct DeliveryBacklog: Sendable, Equatable {
+    public var channel: Delivery.Channel
+    /// `pending`, `failed` (to be tried again) or `dead`.
+    public var status: Delivery.Status
+    public var count: Int
+    /// The earliest `next_attempt_at` among them (nil for dead deliveries, which wait for nothing).
+    public var oldestDueMillis: UInt64?
+
+    public init(channel: Delivery.Channel, status: Delivery.Status, count: Int, oldestDueMillis: UInt64?) {
+        self.channel = channel
+        self.status = status
+        self.count = count
+        self.oldestDueMillis = oldestDueMillis
+    }
 }

@@ -45,11 +45,13 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw Fatal.exit(2, "templates: \(error)")
         }
+        // Before the worker: the metrics it makes must reach the registry `/metrics` shows.
+        let metrics = bootstrapMetrics()
         let worker = buildDeliveryWorker(configuration: configuration, store: store, templates: templates, logger: logger)
         let scheduler = buildFiringScheduler(configuration: configuration, store: store, templates: templates, logger: logger)
         let listening = Atomic(false)
         let app = buildApplication(
-            configuration: configuration, store: store, logger: logger, metrics: bootstrapMetrics(), console: console,
+            configuration: configuration, store: store, logger: logger, metrics: metrics, console: console,
             services: [worker, scheduler]
         ) { port in
             listening.store(true, ordering: .relaxed)

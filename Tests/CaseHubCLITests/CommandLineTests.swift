@@ -235,4 +235,36 @@ struct CommandLineTests {
             #expect(!metrics.text.contains(created.id), "metrics must not carry case ids")
         }
     }
+
+    /// The worker's attempts are counted by channel and outcome: here one webhook attempt
+    /// refused by the address guard (loopback is private), which is final.
+    @Test(.timeLimit(.minutes(2)))
+    func metricsCountDeliveryAttempts() async throws {
+        try await withRunningHub("metrics-attempts") { hub in
+            let client = hub.admin
+            let endpoint = try await client.post(
+                "/v1/endpoints", json: #"{"url": "http://127.0.0.1:9/hook", "events": ["message.posted"], "roles": ["ppa"]}"#)
+            #expect(endpoint.status == 201, "\(endpoint)")
+            let created = try await client.createCase(mrn: "RM-ATTEMPTS")
+            _ = try await client.postMessage(caseId: created.id, thread: "ppa", body: "Tekanan darah 120/80")
+
+            let anonymous = HubClient(port: hub.server.port, token: nil)
+            defer { anonymous.close() }
+            func sample(_ text: String, _ series: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
+            }
+            let dead = #"casehub_delivery_attempts_total{channel="webhook",outcome="dead"}"#
+            let deadRows = #"casehub_deliveries{channel="webhook",status="dead"}"#
+            // The attempt is counted when judged, its row changed once recorded: wait for both.
+            var text = ""
+            for _ in 0..<100 where sample(text, dead) != 1 || sample(text, deadRows) != 1 {
+                if !text.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                text = try await anonymous.get("/metrics").text
+            }
+            #expect(sample(text, dead) == 1, "\(text)")
+            #expect(sample(text, #"casehub_delivery_attempts_total{channel="webhook",outcome="delivered"}"#) == 0, "\(text)")
+            #expect(sample(text, deadRows) == 1, "\(text)")
+            #expect(sample(text, #"casehub_deliveries{channel="webhook",status="pending"}"#) == 0, "\(text)")
+        }
+    }
 }

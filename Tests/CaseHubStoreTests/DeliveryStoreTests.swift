@@ -87,6 +87,10 @@ import Testing
             let caseValue = try await Sample.openCase(store)
             _ = try await Self.endpoint(store)
             let message = try await Sample.post(store, caseValue.id, "satu")
+            let queuedBy = Timestamp.nowMillis()
+            var backlog = try await store.deliveryBacklog()
+            #expect(backlog.map { [$0.channel.rawValue, $0.status.rawValue, "\($0.count)"] } == [["webhook", "pending", "1"]])
+            #expect(backlog.first?.oldestDueMillis.map { $0 <= queuedBy } == true)
             let claimed = try #require(try await Self.claim(store).first)
             let retryAt = Timestamp.nowMillis() + 5000
             try await store.recordAttempt(
@@ -98,6 +102,8 @@ import Testing
             #expect(delivery.status == .failed && delivery.attempts.map(\.code) == [500])
             #expect(delivery.attempts.first?.response == "{\"error\":\"down\"}")
             #expect(delivery.nextAttemptAt == Timestamp.format(millis: retryAt))
+            backlog = try await store.deliveryBacklog()
+            #expect(backlog == [DeliveryBacklog(channel: .webhook, status: .failed, count: 1, oldestDueMillis: retryAt)])
             // Not due yet; due at its time, as the second attempt.
             #expect(try await Self.claim(store).isEmpty)
             let second = try #require(try await Self.claim(store, now: retryAt).first)
@@ -108,6 +114,7 @@ import Testing
                     verdict: .delivered, disableFailingAfterMillis: 86_400_000))
             delivery = try #require(try await store.delivery(id: claimed.delivery.id))
             #expect(delivery.status == .delivered && delivery.nextAttemptAt == nil)
+            #expect(try await store.deliveryBacklog().isEmpty, "delivered rows are not backlog")
             let log = try await store.logEntries(caseId: caseValue.id, after: 0, limit: 50, threads: Set(ThreadName.allCases)).entries
             let attempts = log.filter { $0.type.hasPrefix("delivery.") }
             #expect(attempts.map(\.type) == ["delivery.failed", "delivery.succeeded"])

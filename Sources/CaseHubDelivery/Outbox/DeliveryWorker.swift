@@ -22,6 +22,7 @@ public final class DeliveryWorker: Service {
     private let composer: EmailComposer
     private let settings: DeliverySettings
     private let judgement: AttemptJudgement
+    private let attemptCounters = AttemptCounters()
     private let logger: Logger
     private let lanes: Mutex<DeliveryLanes>
     private let recorder: AttemptRecorder
@@ -213,6 +214,7 @@ public final class DeliveryWorker: Service {
             deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
             disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
+        attemptCounters.count(claimed.delivery.channel, decision.verdict)
         return (record, decision)
     }
 

@@ -38,9 +38,16 @@ enum OperationsRoutes {
 
     /// `GET /metrics`: the registry in Prometheus text format (request counts and durations by
     /// route and status, as Hummingbird's metrics middleware records them).
-    static func registerMetrics(on router: Router<HubRequestContext>, registry: PrometheusCollectorRegistry) {
-        router.get("metrics") { _, _ in
-            Response(
+    static func registerMetrics(on router: Router<HubRequestContext>, registry: PrometheusCollectorRegistry, store: any Store) {
+        let backlog = DeliveryBacklogGauges(registry: registry)
+        router.get("metrics") { _, context in
+            do {
+                try await backlog.refresh(from: store)
+            } catch {
+                // The request metrics are still worth answering; the gauges keep their last values.
+                context.logger.warning("could not read the delivery backlog for /metrics", metadata: ["error": "\(error)"])
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }

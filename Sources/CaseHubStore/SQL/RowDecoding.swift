@@ -39,6 +39,13 @@ private func decode<T: RawRepresentable>(_ type: T.Type, _ row: SQLRow, _ index:
 }
 
 enum RowDecoding {
+    /// Reads a row of channel, status, count and earliest `next_attempt_ms`.
+    static func deliveryBacklog(_ row: SQLRow) throws -> DeliveryBacklog {
+        DeliveryBacklog(
+            channel: try decode(Delivery.Channel.self, row, 0, "deliveries"), status: try decode(Delivery.Status.self, row, 1, "deliveries"),
+            count: row[2], oldestDueMillis: (row[3] as Int?).map { UInt64(max(0, $0)) })
+    }
+
     /// Reads a row selected with ``Columns/case``.
     static func caseValue(_ row: SQLRow) throws -> Case {
         Case(

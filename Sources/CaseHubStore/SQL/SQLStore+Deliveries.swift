@@ -2,6 +2,17 @@ import CaseHubCore
 
 
 extension SQLStore {
+    public func deliveryBacklog() async throws -> [DeliveryBacklog] {
+        try await read { db in
+            // Delivered rows, the bulk of the table, are left out: the status index skips them.
+            try db.fetch(
+                """
+                SELECT channel, status, count(*), min(next_attempt_ms) FROM deliveries
+                WHERE status IN ('pending', 'failed', 'dead') GROUP BY channel, status ORDER BY channel, status
+                """, as: RowDecoding.deliveryBacklog)
+        }
+    }
+
     public func deliveries(_ query: DeliveryQuery) async throws -> [Delivery] {
         try await read { db in
             var conditions: [String] = []
