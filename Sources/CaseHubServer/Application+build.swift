@@ -27,12 +27,11 @@ public func buildRouter(
 ) -> Router<HubRequestContext> {
     // HEAD answers wherever GET does (load balancers probe `/healthz` with HEAD).
     let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
-    if let metrics {
-        router.add(middleware: MetricsMiddleware())
-        OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store)
-    }
+    // Middleware applies to the routes added after it: all of them come first.
+    if metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodySizeMiddleware())
+    if let metrics { OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store) }
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
     HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)

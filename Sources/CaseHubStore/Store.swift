@@ -187,7 +187,8 @@ public struct DeliveryBacklog: Sendable, Equatable {
     /// `pending`, `failed` (to be tried again) or `dead`.
     public var status: Delivery.Status
     public var count: Int
-    /// The earliest `next_attempt_at` among them (nil for dead deliveries, which wait for nothing).
+    /// The earliest `next_attempt_at` among those a worker will try (nil for dead deliveries and
+    /// those of disabled endpoints, which wait for nothing).
     public var oldestDueMillis: UInt64?
 
     public init(channel: Delivery.Channel, status: Delivery.Status, count: Int, oldestDueMillis: UInt64?) {

@@ -18,6 +18,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen port; 0 picks a free one (overrides CASEHUB_PORT).")
     var port: Int?
 
+    /// Why binding the listening socket fails.
+    static let listenErrors: Set<Int32> = [EADDRINUSE, EADDRNOTAVAIL, EACCES]
+
     func run() async throws {
         var configuration = try options.loadConfiguration()
         if let host { configuration.host = host }
@@ -60,8 +63,8 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             try await app.runService()
-        } catch let error as IOError where !listening.load(ordering: .relaxed) {
-            // Most often the port is taken: a start-up error like the configuration's.
+        } catch let error as IOError where !listening.load(ordering: .relaxed) && Self.listenErrors.contains(error.errnoCode) {
+            // The port is taken, or not ours to take: a start-up error like the configuration's.
             throw Fatal.exit(2, "cannot listen on \(host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))")
         }
     }

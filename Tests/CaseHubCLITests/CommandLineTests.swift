@@ -256,10 +256,12 @@ struct CommandLineTests {
             let dead = #"casehub_delivery_attempts_total{channel="webhook",outcome="dead"}"#
             let deadRows = #"casehub_deliveries{channel="webhook",status="dead"}"#
             // The attempt is counted when judged, its row changed once recorded: wait for both.
-            var text = ""
-            for _ in 0..<100 where sample(text, dead) != 1 || sample(text, deadRows) != 1 {
-                if !text.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            var text = try await anonymous.get("/metrics").text
+            var polls = 1
+            while sample(text, dead) != 1 || sample(text, deadRows) != 1, polls < 100 {
+                try await Task.sleep(for: .milliseconds(100))
                 text = try await anonymous.get("/metrics").text
+                polls += 1
             }
             #expect(sample(text, dead) == 1, "\(text)")
             #expect(sample(text, #"casehub_delivery_attempts_total{channel="webhook",outcome="delivered"}"#) == 0, "\(text)")

@@ -34,15 +34,17 @@ import Testing
             // Microseconds, as many clients write them, are read to the millisecond.
             let precise = try await hub.hub.createMilestone(caseId: caseId, dueAt: "2030-01-02T10:04:05.123456+07:00")
             #expect(precise["due_at"] as? String == "2030-01-02T03:04:05.123Z")
+            let preciseUTC = try await hub.hub.createMilestone(caseId: caseId, dueAt: "2030-01-02T03:04:05.123456Z")
+            #expect(preciseUTC["due_at"] as? String == "2030-01-02T03:04:05.123Z", "shown to the millisecond, as it is kept")
 
             let list = try await hub.hub.get("/v1/cases/\(caseId)/milestones", token: hub.hub.adminToken).json()
             let ids = (list["milestones"] as? [JSONObject] ?? []).compactMap { $0["id"] as? String }
-            #expect(ids == [later["id"], sooner["id"], offset["id"], precise["id"]].compactMap { $0 as? String })
+            #expect(ids == [later["id"], sooner["id"], offset["id"], precise["id"], preciseUTC["id"]].compactMap { $0 as? String })
 
             let one = try await hub.hub.get("/v1/cases/\(caseId)/milestones/\(later["id"]!)", token: hub.hub.adminToken)
             #expect(one.status == .ok)
             #expect(try one.json()["title"] as? String == "Pemulangan")
-            #expect(try await hub.hub.logTypes(caseId: caseId).filter { $0 == "milestone.created" }.count == 4)
+            #expect(try await hub.hub.logTypes(caseId: caseId).filter { $0 == "milestone.created" }.count == 5)
         }
     }
 

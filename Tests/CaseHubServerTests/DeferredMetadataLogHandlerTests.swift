@@ -45,6 +45,22 @@ import Testing
         #expect(Self.withoutTimestamp(deferredLines.all) == Self.withoutTimestamp(streamLines.all))
     }
 
+    @Test func theLinesMetadataWinsOverTheProvidersWhichWinsOverTheLoggers() {
+        let lines = Lines()
+        let provider = Logger.MetadataProvider { ["case": "from-provider", "shift": "night"] }
+        var logger = Logger(label: "casehub") { label in
+            DeferredMetadataLogHandler(StreamLogHandler(label: label, stream: lines, metadataProvider: provider))
+        }
+        logger[metadataKey: "case"] = "from-logger"
+        logger[metadataKey: "ward"] = "3B"
+        logger.error("one")
+        logger.error("two", metadata: ["case": "from-line"])
+        let written = lines.all.split(separator: "\n")
+        #expect(written.count == 2)
+        #expect(written.first?.contains("case=from-provider shift=night ward=3B") == true, "\(lines.all)")
+        #expect(written.last?.contains("case=from-line shift=night ward=3B") == true, "\(lines.all)")
+    }
+
     @Test func formatsMetadataOnlyWhenALineIsWritten() {
         let lines = Lines()
         var logger = Logger(label: "casehub") { label in

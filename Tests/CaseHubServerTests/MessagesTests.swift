@@ -39,6 +39,10 @@ struct MessagesTests {
             #expect(isNull(message["edited_at"]))
             #expect(message["redacted"] as? Bool == false)
 
+            // The answer is the message as it is stored and read back.
+            let readBack = try await hub.get("/v1/cases/\(caseId)/messages/\(id)", token: family.token)
+            #expect(readBack.bytes == reply.bytes, "\(readBack.text) != \(reply.text)")
+
             let seq = try #require(message["seq"] as? Int)
             let log = try await hub.log(caseId: caseId)
             let posted = try #require(entry(log, type: "message.posted", messageId: id))

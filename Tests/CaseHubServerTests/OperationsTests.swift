@@ -14,6 +14,8 @@ struct OperationsTests {
             // Load balancers often probe with HEAD.
             #expect(try await hub.request(.head, "/healthz", token: nil).status == .ok)
             #expect(try await hub.request(.head, "/readyz", token: nil).status == .ok)
+            #expect(try await hub.request(.head, "/v1/cases", token: hub.adminToken).status == .ok)
+            #expect(try await hub.request(.head, "/v1/cases", token: nil).status == .unauthorized)
         }
     }
 

@@ -193,6 +193,7 @@ import Testing
             let stream = "/v1/cases/\(caseId)/stream"
             expectError(try await hub.get(stream, token: nil), .unauthorized, "unauthorized")
             expectError(try await hub.get("/v1/cases/\(otherCase)/stream", token: family.token), .notFound, "not_found")
+            expectError(try await hub.get("\(stream)?after=-1", token: family.token), .badRequest, "invalid_request", naming: "after")
             let plain = try await hub.get(stream, token: family.token)
             expectError(plain, .upgradeRequired, "upgrade_required")
             #expect(plain.headers[.upgrade] == "websocket")

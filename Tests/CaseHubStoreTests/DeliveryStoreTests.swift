@@ -115,6 +115,13 @@ import Testing
             delivery = try #require(try await store.delivery(id: claimed.delivery.id))
             #expect(delivery.status == .delivered && delivery.nextAttemptAt == nil)
             #expect(try await store.deliveryBacklog().isEmpty, "delivered rows are not backlog")
+
+            // A disabled endpoint's rows still count, but wait for nothing: no due time.
+            let later = try await Sample.post(store, caseValue.id, "dua")
+            #expect(later.seq > message.seq)
+            let endpointId = try #require(delivery.endpointId)
+            _ = try await store.updateEndpoint(id: endpointId, EndpointChange(enabled: false))
+            #expect(try await store.deliveryBacklog() == [DeliveryBacklog(channel: .webhook, status: .pending, count: 1, oldestDueMillis: nil)])
             let log = try await store.logEntries(caseId: caseValue.id, after: 0, limit: 50, threads: Set(ThreadName.allCases)).entries
             let attempts = log.filter { $0.type.hasPrefix("delivery.") }
             #expect(attempts.map(\.type) == ["delivery.failed", "delivery.succeeded"])

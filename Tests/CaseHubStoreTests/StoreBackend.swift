@@ -71,11 +71,9 @@ enum Sample {
 
     @discardableResult
     static func post(_ store: any Store, _ caseId: String, _ body: String, thread: ThreadName = .ppa, replyTo: String? = nil) async throws -> Message {
-        guard case .created(let message, let json) = try await store.postMessage(
+        guard case .created(let message, _) = try await store.postMessage(
             text(body, replyTo: replyTo), caseId: caseId, thread: thread, by: nurse(in: caseId), idempotency: nil)
         else { throw CaseHubError.conflict("expected a new message") }
-        // The JSON the answer is made of is the message's own rendering.
-        #expect(json.canonicalString == message.json.canonicalString)
         return message
     }
 

@@ -9,7 +9,8 @@ import Darwin
 /// fraction. The case log's hashes are computed over this form, so it must never change.
 extension JSONValue {
     public var canonicalString: String {
-        String(decoding: canonicalBytes, as: UTF8.self)
+        if case .canonical(let text) = self { return text }
+        return String(decoding: canonicalBytes, as: UTF8.self)
     }
 
     public var canonicalBytes: [UInt8] {

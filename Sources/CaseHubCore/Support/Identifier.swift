@@ -36,6 +36,19 @@ public enum Identifier {
         return format(high: high, low: low)
     }
 
+    /// Whether `text` has the form of the ids this type makes: 36 characters, lowercase hex in
+    /// groups of 8-4-4-4-12.
+    public static func isWellFormed(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let isDash = index == 8 || index == 13 || index == 18 || index == 23
+            let isHex = (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            guard isDash ? byte == UInt8(ascii: "-") : isHex else { return false }
+        }
+        return true
+    }
+
     /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lowercase.
     private static func format(high: UInt64, low: UInt64) -> String {
         String(unsafeUninitializedCapacity: 36) { out in
@@ -70,9 +83,22 @@ private struct RandomPool {
         return words[taken]
     }
 
+    #if canImport(Darwin)
     private static func fillWithSystemRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-        // glibc 2.36 and later draw these from the kernel's generator (getrandom), as the system
-        // generator does, with one system call for the whole buffer.
         arc4random_buf(buffer.baseAddress!, buffer.count)
     }
+    #else
+    /// The kernel's generator, as `getrandom` serves it (which Swift's Glibc module does not
+    /// declare): one read fills the buffer.
+    private static let urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+
+    private static func fillWithSystemRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        if urandom >= 0, read(urandom, buffer.baseAddress!, buffer.count) == buffer.count { return }
+        // No /dev (a bare chroot): the standard library's generator, a word at a time.
+        var generator = SystemRandomNumberGenerator()
+        for offset in stride(from: 0, to: buffer.count, by: 8) {
+            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: offset, as: UInt64.self)
+        }
+    }
+    #endif
 }

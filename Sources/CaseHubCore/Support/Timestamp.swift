@@ -63,8 +63,12 @@ public enum Timestamp {
         return (Int(year), Int(month), Int(day))
     }
 
+    /// The first millisecond of the year 10000, which four digits cannot write.
+    static let endMillis: UInt64 = 253_402_300_800_000
+
     /// Parses an RFC 3339 timestamp with any offset and optional fraction (of any length; read to
-    /// the millisecond); nil when malformed, when the date does not exist, or before 1970.
+    /// the millisecond); nil when malformed, when the date does not exist, before 1970, or (after
+    /// its offset) past the year 9999.
     public static func parseMillis(_ text: String) -> UInt64? {
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
@@ -112,7 +116,8 @@ public enum Timestamp {
         guard index == bytes.count else { return nil }
         let epoch = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         guard epoch >= 0 else { return nil }
-        return UInt64(epoch) * 1000 + UInt64(millis)
+        let result = UInt64(epoch) * 1000 + UInt64(millis)
+        return result < endMillis ? result : nil
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

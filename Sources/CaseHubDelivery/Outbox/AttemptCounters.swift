@@ -3,31 +3,43 @@ import CaseHubStore
 import Metrics
 
 /// Counts the worker's attempts by channel and outcome, as
-/// `casehub_delivery_attempts_total{channel, outcome}` in `/metrics` (outcome `delivered`,
-/// `failed`: to be tried again, or `dead`).
+/// `casehub_delivery_attempts_total{channel, outcome}` in `/metrics`.
 struct AttemptCounters: Sendable {
-    private let counters: [String: Counter]
+    enum Outcome: String, CaseIterable {
+        case delivered
+        /// To be tried again.
+        case failed
+        case dead
 
+        init(_ verdict: AttemptRecord.Verdict) {
+            switch verdict {
+            case .delivered: self = .delivered
+            case .retry: self = .failed
+            case .dead: self = .dead
+            }
+        }
+    }
+
+    private struct Series: Hashable {
+        var channel: Delivery.Channel
+        var outcome: Outcome
+    }
+
+    private let counters: [Series: Counter]
+
+    /// Make it after `MetricsSystem.bootstrap`, or its counters count nowhere.
     init() {
-        var counters: [String: Counter] = [:]
+        var counters: [Series: Counter] = [:]
         for channel in Delivery.Channel.allCases {
-            for outcome in ["delivered", "failed", "dead"] {
-                counters[Self.key(channel, outcome)] = Counter(
-                    label: "casehub_delivery_attempts_total", dimensions: [("channel", channel.rawValue), ("outcome", outcome)])
+            for outcome in Outcome.allCases {
+                counters[Series(channel: channel, outcome: outcome)] = Counter(
+                    label: "casehub_delivery_attempts_total", dimensions: [("channel", channel.rawValue), ("outcome", outcome.rawValue)])
             }
         }
         self.counters = counters
     }
 
     func count(_ channel: Delivery.Channel, _ verdict: AttemptRecord.Verdict) {
-        let outcome =
-            switch verdict {
-            case .delivered: "delivered"
-            case .retry: "failed"
-            case .dead: "dead"
-            }
-        counters[Self.key(channel, outcome)]?.increment()
+        counters[Series(channel: channel, outcome: Outcome(verdict))]?.increment()
     }
-
-    private static func key(_ channel: Delivery.Channel, _ outcome: String) -> String { "\(channel.rawValue).\(outcome)" }
 }

@@ -170,6 +170,7 @@ public final class DeliveryWorker: Service {
     private func settle(_ slot: Slot, after result: TransferResult) -> TransferRequest? {
         let (delivery, startedAt) = slot.current.withLock { $0 }
         let (record, decision) = judge(delivery, by: result, startedAt: startedAt)
+        attemptCounters.count(delivery.claimed.delivery.channel, decision.verdict)
         let gone = decision.disableEndpoint != nil
         let goOn = !gone && !stopping.load(ordering: .relaxed) && !slot.cancelled.load(ordering: .relaxed)
         let (following, stale) = lanes.withLock { $0.sent(slot.key, took: result.duration, takeNext: goOn, at: .now) }
@@ -214,7 +215,6 @@ public final class DeliveryWorker: Service {
             deliveryId: claimed.delivery.id, caseId: claimed.delivery.caseId, attempt: attempt, verdict: decision.verdict,
             disableEndpoint: decision.disableEndpoint,
             disableFailingAfterMillis: AttemptJudgement.milliseconds(settings.disableFailingEndpointAfter))
-        attemptCounters.count(claimed.delivery.channel, decision.verdict)
         return (record, decision)
     }
 

@@ -26,9 +26,8 @@ struct RequestBody {
                 throw CaseHubError.unsupportedMediaType("the body must be application/json, not \(mediaType)")
             }
         }
-        if let length = request.headers.first(.contentLength).flatMap({ Int($0) }), length > context.maxUploadSize {
-            throw tooLarge
-        }
+        // A declared length over the limit was refused before (`BodySizeMiddleware`); this counts
+        // what arrives, which a chunked body does not declare.
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)

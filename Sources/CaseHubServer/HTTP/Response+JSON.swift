@@ -3,7 +3,9 @@ import Hummingbird
 
 extension Response {
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        json(body: ByteBuffer(bytes: value.canonicalBytes), status: status)
+        // JSON already written (a message as stored) goes out as it is, copied once.
+        if case .canonical(let text) = value { return json(body: ByteBuffer(string: text), status: status) }
+        return json(body: ByteBuffer(bytes: value.canonicalBytes), status: status)
     }
 
     /// An answer whose JSON is already written.

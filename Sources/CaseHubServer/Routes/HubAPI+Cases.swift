@@ -36,9 +36,7 @@ extension HubAPI {
             if let search, search.utf8.count > 100 { throw CaseHubError.invalidRequest(field: "q", "is longer than 100 bytes") }
             let cursor = try request.queryString("cursor").map { cursor in
                 // Cursors are the `next_cursor` of an earlier page: a case id.
-                guard (1...64).contains(cursor.utf8.count), cursor.utf8.allSatisfy(Self.isIdentifierByte) else {
-                    throw CaseHubError.invalidRequest(field: "cursor", "is not a next_cursor this API gave")
-                }
+                guard Identifier.isWellFormed(cursor) else { throw CaseHubError.invalidRequest(field: "cursor", "is not a next_cursor this API gave") }
                 return cursor
             }
             let page = try await store.listCases(CaseQuery(status: status, limit: limit, after: cursor, search: search), for: context.caller())
@@ -68,10 +66,5 @@ extension HubAPI {
             payer = payerBody.json
         }
         return NewCase(mrn: mrn, patient: patient.json, payer: payer)
-    }
-
-    /// The bytes of the hub's ids (UUIDv7 in lowercase hex).
-    static func isIdentifierByte(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || byte == UInt8(ascii: "-")
     }
 }

@@ -21,8 +21,9 @@ extension HubAPI {
 
         // The live stream is a WebSocket (see `CaseStream`); a plain GET learns so, after the
         // same token and case checks the upgrade makes.
-        v1.get("cases/:case/stream") { _, context in
+        v1.get("cases/:case/stream") { request, context in
             _ = try await visibleCase(context)
+            _ = try request.queryInt("after", in: 0...Int.max)
             var response = Response.error(
                 status: .upgradeRequired, code: "upgrade_required", message: "the live stream is a WebSocket: send Upgrade: websocket")
             response.headers[.upgrade] = "websocket"

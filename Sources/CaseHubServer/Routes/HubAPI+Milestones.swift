@@ -84,11 +84,13 @@ extension HubAPI {
         return threads
     }
 
-    /// An RFC 3339 time as the API shows it: as given when already UTC (`…Z`), else in UTC.
+    /// An RFC 3339 time as the API shows it: as given when already UTC (`…Z`) to the
+    /// millisecond at most, else in UTC with milliseconds.
     static func utcTime(_ text: String, field: String) throws -> String {
         guard let millis = Timestamp.parseMillis(text) else {
             throw CaseHubError.invalidRequest(field: field, "'\(text)' is not an RFC 3339 time such as 2026-11-23T08:00:00Z")
         }
-        return text.hasSuffix("Z") ? text : Timestamp.format(millis: millis)
+        let fractionDigits = text.split(separator: ".", maxSplits: 1).dropFirst().first.map { $0.count - 1 } ?? 0
+        return text.hasSuffix("Z") && fractionDigits <= 3 ? text : Timestamp.format(millis: millis)
     }
 }

@@ -5,9 +5,13 @@ extension SQLStore {
     public func deliveryBacklog() async throws -> [DeliveryBacklog] {
         try await read { db in
             // Delivered rows, the bulk of the table, are left out: the status index skips them.
+            // Rows of a disabled endpoint wait for nothing until it is enabled again, so they
+            // count without making the backlog look overdue.
             try db.fetch(
                 """
-                SELECT channel, status, count(*), min(next_attempt_ms) FROM deliveries
+                SELECT channel, status, count(*),
+                    min(CASE WHEN endpoint_id IS NULL OR endpoint_id IN (SELECT id FROM endpoints WHERE enabled = 1) THEN next_attempt_ms END)
+                FROM deliveries
                 WHERE status IN ('pending', 'failed', 'dead') GROUP BY channel, status ORDER BY channel, status
                 """, as: RowDecoding.deliveryBacklog)
         }

@@ -9,20 +9,19 @@ import Logging
 public struct DeferredMetadataLogHandler: LogHandler {
     private var output: StreamLogHandler
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
 
-    /// - Parameter output: writes the lines; its own metadata is left empty.
+    /// - Parameter output: writes the lines; its own metadata and provider are left to this
+    ///   handler.
     public init(_ output: StreamLogHandler) {
         self.output = output
+        self.metadataProvider = output.metadataProvider
+        self.output.metadataProvider = nil
     }
 
     public var logLevel: Logger.Level {
         get { output.logLevel }
         set { output.logLevel = newValue }
-    }
-
-    public var metadataProvider: Logger.MetadataProvider? {
-        get { output.metadataProvider }
-        set { output.metadataProvider = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -31,11 +30,13 @@ public struct DeferredMetadataLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        // What `StreamLogHandler` would merge: the logger's metadata, then the provider's, then
+        // the line's own, each winning over the one before.
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { _, provided in provided } }
+        if let explicit = event.metadata, !explicit.isEmpty { merged.merge(explicit) { _, explicit in explicit } }
         var event = event
-        if !metadata.isEmpty {
-            // The line's own metadata wins over the logger's, as in `StreamLogHandler`.
-            event.metadata = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
-        }
+        event.metadata = merged.isEmpty ? nil : merged
         output.log(event: event)
     }
 }
