@@ -33,6 +33,7 @@ import Testing
 
     @Test(arguments: [
         "", "{", "[1,]", #"{"a":1,}"#, "{'a':1}", "tru", "01", "1.", "-", #"{"a" 1}"#, "[1] 2", "\"tab\there\"", "NaN",
+        #"{"a":1,"a":1}"#, #"{"x":{"b":true,"b":false}}"#, #"[{"\u0061":1,"a":2}]"#,
     ])
     func rejectsMalformedDocuments(_ text: String) {
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }

@@ -78,7 +78,11 @@ private struct Parser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue(depth: depth + 1)
+            // A name given twice is refused rather than one of its values picked: parsers
+            // disagree on which, and what the hub stores must mean one thing.
+            guard members.updateValue(try parseValue(depth: depth + 1), forKey: key) == nil else {
+                throw error("the member name \"\(key)\" appears twice")
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
