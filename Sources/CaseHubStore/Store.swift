@@ -41,7 +41,11 @@ public protocol Store: Sendable {
     func knownLogSeq(caseId: String) -> Int?
     func editMessage(caseId: String, id: String, body: String, by actor: Actor) async throws -> Message
     func redactMessage(caseId: String, id: String, by actor: Actor, reason: String?) async throws -> Message
-    func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message
+    /// Copies a message into another thread. With an idempotency key already used for a relay
+    /// of this message into this thread, that copy again, and nothing new.
+    func relayMessage(
+        caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor, idempotency: IdempotencyKey?
+    ) async throws -> PostOutcome
     func ackMessage(caseId: String, id: String, by actor: Actor) async throws -> Message
     func markRead(caseId: String, thread: ThreadName, upToSeq: Int, readerId: String) async throws
     /// Every reader's marker in a thread, with the reader's name and role ("seen by").
@@ -173,12 +177,25 @@ public struct IdempotencyKey: Sendable {
     public static let lifetimeMillis: UInt64 = 24 * 3600 * 1000
 }
 
+extension Store {
+    /// Copies a message into another thread, without an idempotency key.
+    public func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message {
+        try await relayMessage(caseId: caseId, id: id, to: thread, note: note, by: actor, idempotency: nil).message
+    }
+}
+
 public enum PostOutcome: Sendable {
     /// The new message, with its API JSON as stored (canonical text), so that the answer is not
     /// rendered a second time.
     case created(Message, json: JSONValue)
     /// The idempotency key had been used: the first message, nothing created.
     case replayed(Message)
+
+    public var message: Message {
+        switch self {
+        case .created(let message, _), .replayed(let message): message
+        }
+    }
 }
 
 /// How many deliveries of one channel wait in one status, and since when the oldest is due.

@@ -348,6 +348,36 @@ struct MessagesTests {
         }
     }
 
+    @Test("Idempotency-Key on relay: a retried relay answers 200 with the first copy; the key for another relay answers 409")
+    func relayIdempotency() async throws {
+        try await withHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let manager = try await hub.addParticipant(caseId: caseId, role: "case_manager")
+            let source = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "Jadwal kontrol hari Senin")
+            let sourceId = try #require(source["id"] as? String)
+            let uri = "/v1/cases/\(caseId)/messages/\(sourceId)/relay"
+            let key: HTTPFields = [HubClient.idempotencyKey: "relay-1"]
+
+            let first = try await hub.post(uri, token: manager.token, json: #"{"to": "family"}"#, headers: key)
+            #expect(first.status == .created, "\(first.text)")
+            let copyId = try #require(try first.json()["id"] as? String)
+            let logLength = try await hub.log(caseId: caseId).count
+
+            let again = try await hub.post(uri, token: manager.token, json: #"{"to": "family"}"#, headers: key)
+            #expect(again.status == .ok, "\(again.text)")
+            #expect(try again.json()["id"] as? String == copyId)
+            #expect(try await hub.messages(caseId: caseId, thread: "family").count == 1)
+            #expect(try await hub.log(caseId: caseId).count == logLength)
+
+            // The same key for a relay elsewhere is not a retry.
+            expectError(try await hub.post(uri, token: manager.token, json: #"{"to": "patient"}"#, headers: key), .conflict, "conflict")
+            #expect(try await hub.messages(caseId: caseId, thread: "patient").isEmpty)
+            // Without a key, each relay is a new copy.
+            #expect(try await hub.post(uri, token: manager.token, json: #"{"to": "family"}"#).status == .created)
+            #expect(try await hub.messages(caseId: caseId, thread: "family").count == 2)
+        }
+    }
+
     @Test("ack adds the caller once")
     func ack() async throws {
         try await withHub { hub in

@@ -9,22 +9,13 @@ extension HubAPI {
             let caseId = try visibleCaseId(context)
             let thread = try visibleThread(context)
             let principal = try context.caller()
-            let idempotency = try request.headers.first(Self.idempotencyKeyHeader).map { key in
-                guard (1...255).contains(key.utf8.count) else {
-                    throw CaseHubError.invalidRequest(field: "Idempotency-Key", "must be 1 to 255 characters")
-                }
-                return IdempotencyKey(tokenId: principal.tokenId, key: key)
-            }
+            let idempotency = try Self.idempotencyKey(request, principal)
             let new = try Self.newMessage(from: await RequestBody.read(request, context: context))
             if new.kind == .authorizationDecision {
                 try require([.payer, .caseManager, .admin], context, to: "decide authorization requests")
             }
-            switch try await store.postMessage(
-                new, caseId: caseId, thread: thread, by: principal.actor(in: caseId), idempotency: idempotency)
-            {
-            case .created(_, let json): return Response.json(json, status: .created)
-            case .replayed(let message): return Response.json(message.json, status: .ok)
-            }
+            return Self.answer(
+                try await store.postMessage(new, caseId: caseId, thread: thread, by: principal.actor(in: caseId), idempotency: idempotency))
         }
 
         v1.get("cases/:case/threads/:thread/messages") { request, context in
@@ -81,13 +72,15 @@ extension HubAPI {
             let caseId = try visibleCaseId(context)
             let message = try await visibleMessage(in: caseId, context)
             try require([.caseManager], context, to: "relay messages")
+            let principal = try context.caller()
+            let idempotency = try Self.idempotencyKey(request, principal)
             let body = try await RequestBody.read(request, context: context)
             let to: ThreadName = try body.choice("to")
-            let target = try visible(thread: to.rawValue, for: context.caller())
-            let relayed = try await store.relayMessage(
-                caseId: caseId, id: message.id, to: target, note: body.optionalString("note", maxLength: 4096),
-                by: context.caller().actor(in: caseId))
-            return Response.json(relayed.json, status: .created)
+            let target = try visible(thread: to.rawValue, for: principal)
+            return Self.answer(
+                try await store.relayMessage(
+                    caseId: caseId, id: message.id, to: target, note: body.optionalString("note", maxLength: 4096),
+                    by: principal.actor(in: caseId), idempotency: idempotency))
         }
 
         v1.post("cases/:case/messages/:message/ack") { _, context in
@@ -99,6 +92,22 @@ extension HubAPI {
     }
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
+
+    /// The request's `Idempotency-Key`, scoped to the caller's token; 400 when malformed.
+    static func idempotencyKey(_ request: Request, _ principal: Principal) throws -> IdempotencyKey? {
+        try request.headers.first(idempotencyKeyHeader).map { key in
+            guard (1...255).contains(key.utf8.count) else { throw CaseHubError.invalidRequest(field: "Idempotency-Key", "must be 1 to 255 bytes") }
+            return IdempotencyKey(tokenId: principal.tokenId, key: key)
+        }
+    }
+
+    /// 201 with a new message; 200 with the first one when the idempotency key had been used.
+    static func answer(_ outcome: PostOutcome) -> Response {
+        switch outcome {
+        case .created(_, let json): Response.json(json, status: .created)
+        case .replayed(let message): Response.json(message.json, status: .ok)
+        }
+    }
 
     /// Message bodies (and their structured data) are chat, not documents: 64 KiB is generous.
     static let maximumBodyBytes = 64 * 1024

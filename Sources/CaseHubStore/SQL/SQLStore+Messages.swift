@@ -32,18 +32,7 @@ extension SQLStore {
                 new, id: Identifier.make(), caseId: caseId, thread: thread, author: actor, parentSeq: parentSeq,
                 relayedFrom: nil, relayNote: nil, at: Timestamp.format(millis: nowMillis), log: &log, db: db)
             try self.followUp(message, rules: rules, decides: request, nowMillis: nowMillis, log: &log, db: db)
-            if let idempotency {
-                try db.run(
-                    """
-                    INSERT INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (token_id, key) DO UPDATE SET message_id = excluded.message_id, created_ms = excluded.created_ms
-                    """,
-                    [idempotency.tokenId, idempotency.key, message.id, Int64(nowMillis)])
-                if self.keySweep.rememberedOne() {
-                    try db.run(
-                        "DELETE FROM idempotency_keys WHERE created_ms <= ?", [Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
-                }
-            }
+            if let idempotency { try self.remember(idempotency, messageId: message.id, nowMillis: nowMillis, db: db) }
             return .created(message, json: .canonical(rendered))
         }
     }
@@ -100,8 +89,18 @@ extension SQLStore {
         }
     }
 
-    public func relayMessage(caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor) async throws -> Message {
-        try await changeCase(caseId) { log, db in
+    public func relayMessage(
+        caseId: String, id: String, to thread: ThreadName, note: String?, by actor: Actor, idempotency: IdempotencyKey?
+    ) async throws -> PostOutcome {
+        // A replay answers with the first copy even once the case is closed, as posts do.
+        try await changeCase(caseId, requireOpen: false) { log, db in
+            if let idempotency, let earlier = try Self.rememberedMessage(for: idempotency, nowMillis: Timestamp.nowMillis(), db: db) {
+                guard earlier.caseId == caseId, earlier.thread == thread, earlier.relayedFrom == id else {
+                    throw CaseHubError.conflict("Idempotency-Key was already used for something else than relaying this message there")
+                }
+                return .replayed(earlier)
+            }
+            try log.requireOpen()
             let source = try Self.requireMessage(caseId: caseId, id: id, db: db)
             guard !source.redacted else { throw CaseHubError.conflict("the message has been redacted") }
             guard source.thread != thread else { throw CaseHubError.invalidRequest(field: "to", "the message is already in that thread") }
@@ -112,7 +111,9 @@ extension SQLStore {
                 source, to: thread, note: note, by: actor, requiresAck: source.requiresAck || rules.contains(where: \.requireAck),
                 at: Timestamp.format(millis: nowMillis), log: &log, db: db)
             try self.followUp(copy, rules: rules, decides: nil, nowMillis: nowMillis, log: &log, db: db)
-            return try Self.requireMessage(caseId: caseId, id: copy.id, db: db)
+            if let idempotency { try self.remember(idempotency, messageId: copy.id, nowMillis: nowMillis, db: db) }
+            let stored = try Self.requireMessage(caseId: caseId, id: copy.id, db: db)
+            return .created(stored, json: stored.json)
         }
     }
 
@@ -243,6 +244,20 @@ extension SQLStore {
                 message.body, message.data.canonicalString, message.relayNote, acksJSON(message.acks), message.editedAt, message.redacted,
                 message.json.canonicalString, message.authorization?.json.canonicalString, message.id,
             ])
+    }
+
+    /// Remembers which message an idempotency key made, for 24 hours; now and then sweeps out
+    /// the keys older than that.
+    func remember(_ key: IdempotencyKey, messageId: String, nowMillis: UInt64, db: any SQLSession) throws {
+        try db.run(
+            """
+            INSERT INTO idempotency_keys (token_id, key, message_id, created_ms) VALUES (?, ?, ?, ?)
+            ON CONFLICT (token_id, key) DO UPDATE SET message_id = excluded.message_id, created_ms = excluded.created_ms
+            """,
+            [key.tokenId, key.key, messageId, Int64(nowMillis)])
+        if keySweep.rememberedOne() {
+            try db.run("DELETE FROM idempotency_keys WHERE created_ms <= ?", [Int64(nowMillis) - Int64(IdempotencyKey.lifetimeMillis)])
+        }
     }
 
     static func rememberedMessage(for key: IdempotencyKey, nowMillis: UInt64, db: any SQLSession) throws -> Message? {
