@@ -96,7 +96,7 @@ extension SQLStore {
         try await changeCase(caseId, requireOpen: false) { log, db in
             if let idempotency, let earlier = try Self.rememberedMessage(for: idempotency, nowMillis: Timestamp.nowMillis(), db: db) {
                 guard earlier.caseId == caseId, earlier.thread == thread, earlier.relayedFrom == id else {
-                    throw CaseHubError.conflict("Idempotency-Key was already used for something else than relaying this message there")
+                    throw CaseHubError.conflict("Idempotency-Key was already used for something other than relaying this message into that thread")
                 }
                 return .replayed(earlier)
             }
