@@ -87,6 +87,15 @@ public struct AttemptRecord: Sendable {
         case retry(atMillis: UInt64)
         /// Failed for good.
         case dead
+
+        /// The delivery's status once the attempt is recorded.
+        public var status: Delivery.Status {
+            switch self {
+            case .delivered: .delivered
+            case .retry: .failed
+            case .dead: .dead
+            }
+        }
     }
 
     public var deliveryId: String

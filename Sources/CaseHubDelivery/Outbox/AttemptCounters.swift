@@ -3,26 +3,14 @@ import CaseHubStore
 import Metrics
 
 /// Counts the worker's attempts by channel and outcome, as
-/// `casehub_delivery_attempts_total{channel, outcome}` in `/metrics`.
+/// `casehub_delivery_attempts_total{channel, outcome}` in `/metrics`; the outcome is the status
+/// the attempt leaves its delivery in (`delivered`, `failed` and to be tried again, `dead`).
 struct AttemptCounters: Sendable {
-    enum Outcome: String, CaseIterable {
-        case delivered
-        /// To be tried again.
-        case failed
-        case dead
-
-        init(_ verdict: AttemptRecord.Verdict) {
-            switch verdict {
-            case .delivered: self = .delivered
-            case .retry: self = .failed
-            case .dead: self = .dead
-            }
-        }
-    }
+    static let outcomes: [Delivery.Status] = [.delivered, .failed, .dead]
 
     private struct Series: Hashable {
         var channel: Delivery.Channel
-        var outcome: Outcome
+        var outcome: Delivery.Status
     }
 
     private let counters: [Series: Counter]
@@ -31,7 +19,7 @@ struct AttemptCounters: Sendable {
     init() {
         var counters: [Series: Counter] = [:]
         for channel in Delivery.Channel.allCases {
-            for outcome in Outcome.allCases {
+            for outcome in Self.outcomes {
                 counters[Series(channel: channel, outcome: outcome)] = Counter(
                     label: "casehub_delivery_attempts_total", dimensions: [("channel", channel.rawValue), ("outcome", outcome.rawValue)])
             }
@@ -40,6 +28,6 @@ struct AttemptCounters: Sendable {
     }
 
     func count(_ channel: Delivery.Channel, _ verdict: AttemptRecord.Verdict) {
-        counters[Series(channel: channel, outcome: Outcome(verdict))]?.increment()
+        counters[Series(channel: channel, outcome: verdict.status)]?.increment()
     }
 }

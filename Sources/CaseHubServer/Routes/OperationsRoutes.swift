@@ -37,7 +37,8 @@ enum OperationsRoutes {
     }
 
     /// `GET /metrics`: the registry in Prometheus text format (request counts and durations by
-    /// route and status, as Hummingbird's metrics middleware records them).
+    /// route and status, as Hummingbird's metrics middleware records them; the worker's
+    /// attempts), with the outbox's backlog read from the store (``DeliveryBacklogGauges``).
     static func registerMetrics(on router: Router<HubRequestContext>, registry: PrometheusCollectorRegistry, store: any Store) {
         let backlog = DeliveryBacklogGauges(registry: registry)
         router.get("metrics") { _, context in

@@ -195,13 +195,13 @@ extension SQLStore {
     /// entry under the causing event. Returns whether the attempt disabled its endpoint.
     private func record(_ record: AttemptRecord, of delivery: Delivery, log: inout LogAppender, db: any SQLSession) throws -> Bool {
         let attempts = delivery.attempts + [record.attempt]
-        let status: Delivery.Status
+        let status = record.verdict.status
         let nextMillis: UInt64?
         let type: LogEntryType
         switch record.verdict {
-        case .delivered: (status, nextMillis, type) = (.delivered, nil, .deliverySucceeded)
-        case .retry(let at): (status, nextMillis, type) = (.failed, at, .deliveryFailed)
-        case .dead: (status, nextMillis, type) = (.dead, nil, .deliveryDead)
+        case .delivered: (nextMillis, type) = (nil, .deliverySucceeded)
+        case .retry(let at): (nextMillis, type) = (at, .deliveryFailed)
+        case .dead: (nextMillis, type) = (nil, .deliveryDead)
         }
         try db.run(
             """
