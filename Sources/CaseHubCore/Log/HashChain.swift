@@ -33,13 +33,19 @@ public enum HashChain {
     public static func entryHash(
         prevHash: String, seq: Int, at: String, type: String, thread: ThreadName?, parentSeq: Int?, actor: JSONValue, data: JSONValue
     ) -> String {
-        let body = JSONValue.members([
+        var input = Array(prevHash.utf8)
+        hashedBody(seq: seq, at: at, type: type, thread: thread, parentSeq: parentSeq, actor: actor, data: data).write(into: &input)
+        return sha256Hex(input)
+    }
+
+    /// The object an entry's hash covers, after `prev_hash`.
+    static func hashedBody(
+        seq: Int, at: String, type: String, thread: ThreadName?, parentSeq: Int?, actor: JSONValue, data: JSONValue
+    ) -> JSONValue {
+        .members([
             "actor": actor, "at": .string(at), "data": data, "parent_seq": JSONValue(parentSeq), "seq": .int(Int64(seq)),
             "thread": JSONValue(thread?.rawValue), "type": .string(type),
         ])
-        var input = Array(prevHash.utf8)
-        body.write(into: &input)
-        return sha256Hex(input)
     }
 
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
@@ -55,5 +61,13 @@ public enum HashChain {
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension LogEntry {
+    /// The object this entry's hash covers (without the redactable content, which the chain
+    /// covers through `data.content_sha256`).
+    public var hashedBody: JSONValue {
+        HashChain.hashedBody(seq: seq, at: at, type: type, thread: thread, parentSeq: parentSeq, actor: actor, data: data)
     }
 }
