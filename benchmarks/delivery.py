@@ -14,7 +14,7 @@ import time
 import urllib.request
 from contextlib import closing
 
-binary, seconds = sys.argv[1], float(sys.argv[2])
+binary, seconds, curl_floor = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 work = tempfile.mkdtemp(prefix="casehub-bench-delivery-")
 database = f"{work}/hub.sqlite"
 started = []  # processes to stop, by PID, whatever happens
@@ -179,6 +179,8 @@ http {{ access_log off; keepalive_requests 1000000;
     nginx = start(["/usr/sbin/nginx", "-c", f"{work}/nginx.conf", "-p", work])
     wait_for_port(nginx_port)
     webhook_ceiling = wrk_rate(f"http://127.0.0.1:{nginx_port}/hook")
+    curl_alone = float(subprocess.run([curl_floor, f"http://127.0.0.1:{nginx_port}/hook", str(CONCURRENCY), str(seconds)],
+                                      check=True, capture_output=True, text=True).stdout)
     with sqlite3.connect(database, timeout=10) as db:
         db.execute("UPDATE endpoints SET url = ?", (f"http://127.0.0.1:{nginx_port}/hook",))
     requeue("webhook")
@@ -213,6 +215,8 @@ http {{ access_log off; keepalive_requests 1000000;
         memory = f"{rss[0] / 1024:.0f} → {max(rss) / 1024:.0f} → {rss[-1] / 1024:.0f}" if rss else "-"
         print(f"{name:<10} {total:>8} {done:>10} {failed:>7} {rate:>11.0f} {ceiling:>10.0f} {100 * rate / ceiling:>10.0f}% {cpu:>16.0f} {idle:>12.0f}% {memory:>28}")
     print(f"\nwebhook ceiling: wrk -c{CONCURRENCY} on nginx (return 204); e-mail ceiling: smtp-source -s {SMTP_CONNECTIONS}, 2 KB messages, on smtp-sink")
+    print(f"libcurl alone on the same nginx, one thread, {CONCURRENCY} transfers, no signing or storing: "
+          f"{curl_alone:.0f}/s ({100 * curl_alone / webhook_ceiling:.0f}% of the ceiling)")
     print(f"case log after the runs: {verify}")
 finally:
     for process in started:
