@@ -30,6 +30,18 @@ public protocol Store: Sendable {
     func participants(caseId: String) async throws -> [Participant]
     /// E-mail on or off and quiet hours; logged as `participant.preferences_changed`.
     func setPreferences(_ preferences: Preferences, participantId: String, caseId: String, by actor: Actor) async throws -> Participant
+    /// Ends a participant's access (logged as `participant.removed`); their history stays.
+    /// Their token is revoked unless it still reaches another case. Removing twice changes nothing.
+    func removeParticipant(caseId: String, id: String, by actor: Actor) async throws -> ParticipantAccess
+    /// Gives a participant's token a new secret (logged as `participant.token_replaced`): the
+    /// old one stops working. A removed participant answers conflict.
+    func replaceParticipantToken(caseId: String, id: String, tokenHash: String, by actor: Actor) async throws -> ParticipantAccess
+
+    // Tokens
+    /// Every token, admin and participant, without its secret.
+    func tokens() async throws -> [TokenRecord]
+    /// Revokes a token: it answers 401 from then on. False when there is no such token.
+    func revokeToken(id: String) async throws -> Bool
 
     // Messages
     func postMessage(_ new: NewMessage, caseId: String, thread: ThreadName, by actor: Actor, idempotency: IdempotencyKey?) async throws -> PostOutcome
@@ -158,6 +170,24 @@ public struct MessageQuery: Sendable, Hashable {
         self.before = before
         self.limit = limit
     }
+}
+
+/// A participant after a change to their access, and the hash of the token they held before
+/// it: whoever remembers that token's principal must forget it.
+public struct ParticipantAccess: Sendable {
+    public var participant: Participant
+    public var formerTokenHash: String
+}
+
+/// A token as `casehub token list` shows it.
+public struct TokenRecord: Sendable, Equatable {
+    public var id: String
+    public var role: Role
+    public var name: String
+    public var createdAt: String
+    public var revokedAt: String?
+    /// Cases the token reaches as a participant (none for admin tokens, which reach all).
+    public var cases: Int
 }
 
 public struct LogPage: Sendable {

@@ -178,6 +178,55 @@ import Testing
         }
     }
 
+    /// Reads the socket to its end and answers how it was closed, with the frames it carried.
+    func readToClose(_ hub: HubClient, caseId: String, token: String, after: Int = 0) async throws -> (WebSocketCloseFrame?, FrameBox) {
+        let frames = FrameBox()
+        let close = try await hub.client.ws(
+            "/v1/cases/\(caseId)/stream?after=\(after)", configuration: .init(additionalHeaders: bearer(token))
+        ) { inbound, _, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let text) = message, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? JSONObject {
+                    frames.append(object)
+                }
+            }
+        }
+        return (close, frames)
+    }
+
+    @Test func aParticipantsSocketClosesWhenTheirAccessEnds() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            let participant = "/v1/cases/\(caseId)/participants/\(try #require(family.participant["id"] as? String))"
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "sebelum")
+
+            // A replaced token: the old token's socket closes; the new one replays the log,
+            // the replacement included, and stays open.
+            let oldSocket = Task { try await readToClose(hub, caseId: caseId, token: family.token) }
+            try await Task.sleep(for: .milliseconds(300))
+            let replaced = try await hub.post("\(participant)/token", token: hub.adminToken, json: "{}")
+            let token = try #require(try replaced.json()["token"] as? String)
+            let (oldClose, oldFrames) = try await oldSocket.value
+            #expect(oldClose?.closeCode == .unknown(4003), "\(String(describing: oldClose))")
+            #expect(oldFrames.all.compactMap { $0["type"] as? String } == ["message.posted"])
+
+            let newFrames = try await collect(
+                hub, caseId: caseId, headers: bearer(token),
+                whileOpen: {
+                    try await Task.sleep(for: .milliseconds(300))
+                    _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "sesudah")
+                }, until: { $0.count == 2 })
+            #expect(newFrames.compactMap { ($0["data"] as? JSONObject)?["message_id"] as? String }.count == 2)
+
+            // Removal closes the socket too, whichever instance removed them: it is read from the log.
+            let socket = Task { try await readToClose(hub, caseId: caseId, token: token) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await hub.request(.delete, participant, token: hub.adminToken).status == .ok)
+            let (close, _) = try await socket.value
+            #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
+        }
+    }
+
     @Test func noTokenOrAnInvisibleCaseIsRefused() async throws {
         try await withLiveHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)

@@ -63,7 +63,10 @@ extension FHIRCaseBundle {
     /// A case manager or PPA is a `Practitioner`, a family member a `RelatedPerson`, a payer
     /// officer an `Organization` of type payer.
     private func participantResource(_ participant: Participant) -> Resource {
-        var members: [String: JSONValue] = ["identifier": .array([FHIR.identifier(FHIR.System.participantId, participant.id)])]
+        var members: [String: JSONValue] = [
+            "identifier": .array([FHIR.identifier(FHIR.System.participantId, participant.id)]),
+            "active": .bool(participant.removedAt == nil),
+        ]
         if let telecom = FHIR.emails([participant.email]) { members["telecom"] = telecom }
         let fullURL = url(ofId: participant.id)
         switch participant.role {
@@ -86,9 +89,12 @@ extension FHIRCaseBundle {
 
     private func careTeam() -> Resource {
         let members = participants.map { participant -> JSONValue in
-            .object([
+            var period: [String: JSONValue] = ["start": .string(participant.createdAt)]
+            if let removedAt = participant.removedAt { period["end"] = .string(removedAt) }
+            return .object([
                 "role": .array([FHIR.concept(FHIR.System.role, participant.role.rawValue)]),
                 "member": FHIR.reference(knownActorURL(participant.id) ?? url(ofId: participant.id), display: participant.name),
+                "period": .object(period),
             ])
         }
         var resource: [String: JSONValue] = [

@@ -62,12 +62,14 @@ extension FHIRCaseBundle {
         return Self.resource("Communication", url(ofId: message.id), members)
     }
 
-    /// Everyone the message's thread reaches, but its author: the participants whose role may
-    /// read the thread.
+    /// Everyone the message's thread reached when it was sent, but its author: the
+    /// participants of the case then whose role may read the thread. (Times are RFC 3339 UTC
+    /// with milliseconds throughout, so they compare as text.)
     private func recipients(of message: Message) -> [JSONValue] {
         var seen: Set<String> = []
         return participants.compactMap { participant in
-            guard participant.id != message.author.id, policy.canAccess(participant.role, thread: message.thread),
+            let tookPart = participant.createdAt <= message.createdAt && (participant.removedAt.map { $0 > message.createdAt } ?? true)
+            guard tookPart, participant.id != message.author.id, policy.canAccess(participant.role, thread: message.thread),
                 let fullURL = knownActorURL(participant.id), seen.insert(fullURL).inserted
             else { return nil }
             return FHIR.reference(fullURL, display: participant.name)

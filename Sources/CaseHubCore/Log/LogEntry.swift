@@ -2,6 +2,10 @@
 public enum LogEntryType: String, Sendable, CaseIterable {
     case caseOpened = "case.opened"
     case participantAdded = "participant.added"
+    /// A participant's access to the case ended.
+    case participantRemoved = "participant.removed"
+    /// A participant was given a new token; the one before no longer works.
+    case participantTokenReplaced = "participant.token_replaced"
     case messagePosted = "message.posted"
     case messageEdited = "message.edited"
     case messageRedacted = "message.redacted"

@@ -9,10 +9,13 @@ public struct Participant: Sendable, Equatable {
     public var locale: String
     public var createdAt: String
     public var preferences: Preferences
+    /// When the participant was removed from the case (their access ended); nil while they
+    /// take part.
+    public var removedAt: String?
 
     public init(
         id: String, caseId: String, role: Role, name: String, email: String?, locale: String, createdAt: String,
-        preferences: Preferences = .default
+        preferences: Preferences = .default, removedAt: String? = nil
     ) {
         self.id = id
         self.caseId = caseId
@@ -22,12 +25,14 @@ public struct Participant: Sendable, Equatable {
         self.locale = locale
         self.createdAt = createdAt
         self.preferences = preferences
+        self.removedAt = removedAt
     }
 
     public var json: JSONValue {
         .members([
             "case_id": .string(caseId), "created_at": .string(createdAt), "email": JSONValue(email), "id": .string(id),
-            "locale": .string(locale), "name": .string(name), "preferences": preferences.json, "role": .string(role.rawValue),
+            "locale": .string(locale), "name": .string(name), "preferences": preferences.json, "removed_at": JSONValue(removedAt),
+            "role": .string(role.rawValue),
         ])
     }
 

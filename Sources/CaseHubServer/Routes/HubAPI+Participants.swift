@@ -31,6 +31,29 @@ extension HubAPI {
             let participants = try await store.participants(caseId: caseValue.id)
             return Response.json(["participants": .array(participants.map(\.json))])
         }
+
+        // Ends a participant's access at once: a staff member off the case, a family member
+        // who should no longer read it. Their messages and the log stay.
+        v1.delete("cases/:case/participants/:participant") { _, context in
+            let caseId = try visibleCaseId(context)
+            try require([.admin, .caseManager], context, to: "remove participants")
+            let removed = try await store.removeParticipant(
+                caseId: caseId, id: try context.parameters.require("participant"), by: context.caller().actor(in: caseId))
+            principals.forget(tokenHash: removed.formerTokenHash)
+            return Response.json(removed.participant.json)
+        }
+
+        // A lost or leaked token: the participant gets a new one, shown once; the old one stops working.
+        v1.post("cases/:case/participants/:participant/token") { _, context in
+            let caseId = try visibleCaseId(context)
+            try require([.admin, .caseManager], context, to: "replace participants' tokens")
+            let token = Token.make()
+            let replaced = try await store.replaceParticipantToken(
+                caseId: caseId, id: try context.parameters.require("participant"), tokenHash: Token.hash(token),
+                by: context.caller().actor(in: caseId))
+            principals.forget(tokenHash: replaced.formerTokenHash)
+            return Response.json(["participant": replaced.participant.json, "token": .string(token)], status: .created)
+        }
     }
 
     /// A plain shape check (one `@`, a dot in the domain, no spaces); delivery proves the rest.

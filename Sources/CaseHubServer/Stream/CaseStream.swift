@@ -32,6 +32,8 @@ struct CaseStream: Sendable {
     static let subprotocol = "casehub.v1"
     /// Close code for a reader that could not keep up (application range 4000–4999).
     static let tooSlowCloseCode: UInt16 = 4008
+    /// Close code for a reader removed from the case, or whose token was replaced, while reading.
+    static let accessEndedCloseCode: UInt16 = 4003
     static let tokenSubprotocolPrefix = "casehub.bearer."
     /// Entries read from the store at a time.
     static let pageSize = 256
@@ -61,11 +63,12 @@ struct CaseStream: Sendable {
         guard let token = Self.token(request) else {
             throw CaseHubError.unauthorized("missing Authorization: Bearer <token> (or a casehub.bearer.<token> WebSocket protocol)")
         }
-        let (principal, _) = try await tokens.principal(token: token)
+        let (principal, tokenHash) = try await tokens.principal(token: token)
         let caseId = try parameters.require("case")
         guard principal.canSee(caseId: caseId), try await store.getCase(id: caseId) != nil else { throw CaseHubError.caseNotFound }
         let after = try request.queryInt("after", in: 0...Int.max) ?? 0
-        return Subscriber(principal: principal, caseId: caseId, after: after, threads: Set(policy.threads(for: principal.role)))
+        return Subscriber(
+            principal: principal, tokenHash: tokenHash, caseId: caseId, after: after, threads: Set(policy.threads(for: principal.role)))
     }
 
     private func send(to subscriber: Subscriber, outbound: WebSocketOutboundWriter) async throws {
@@ -76,6 +79,10 @@ struct CaseStream: Sendable {
         while !Task.isCancelled {
             let page = try await store.logEntries(caseId: subscriber.caseId, after: last, limit: Self.pageSize, threads: subscriber.threads)
             for entry in page.entries {
+                if subscriber.mayLoseAccess(by: entry), try await !stillMember(subscriber) {
+                    try await outbound.close(.unknown(Self.accessEndedCloseCode), reason: "access to the case ended: \(entry.type)")
+                    return
+                }
                 if subscriber.sees(entry) { try await outbound.write(.text(entry.json.canonicalString)) }
                 last = entry.seq
             }
@@ -98,11 +105,27 @@ struct CaseStream: Sendable {
         }
     }
 
+    /// Whether the subscriber's token still reaches the case, asked of the store (not of a
+    /// cache): a replay of an old `participant.token_replaced` must not close the new token's stream.
+    private func stillMember(_ subscriber: Subscriber) async throws -> Bool {
+        try await store.principal(tokenHash: subscriber.tokenHash)?.canSee(caseId: subscriber.caseId) ?? false
+    }
+
     struct Subscriber: Sendable {
         let principal: Principal
+        let tokenHash: String
         let caseId: String
         let after: Int
         let threads: Set<ThreadName>
+
+        /// Whether `entry` may end this reader's access: its participant removed, or its token
+        /// replaced. Read from the log, so it is seen whichever hub instance made the change.
+        func mayLoseAccess(by entry: LogEntry) -> Bool {
+            guard entry.type == LogEntryType.participantRemoved.rawValue || entry.type == LogEntryType.participantTokenReplaced.rawValue,
+                let participantId = principal.memberships[caseId]
+            else { return false }
+            return entry.data["participant_id"]?.stringValue == participantId
+        }
 
         func sees(_ entry: LogEntry) -> Bool {
             if let thread = entry.thread, !threads.contains(thread) { return false }

@@ -189,5 +189,6 @@ enum PostgresSchema {
                 "CREATE INDEX firings_due ON firings(fire_at_ms, id)",
                 "CREATE INDEX firings_by_subject ON firings(subject_id)",
             ]),
+        Migration(id: "v2-participant-removal", statements: ["ALTER TABLE participants ADD COLUMN removed_at TEXT"]),
     ]
 }

@@ -138,7 +138,7 @@ final class Outbox: Sendable {
     private func emailRecipients(of entry: LogEntry, intent: NotificationIntent, db: any SQLSession) throws -> [Participant] {
         let authorId = entry.actor["id"]?.stringValue
         return try db.fetch(
-            "SELECT \(Columns.participant) FROM participants WHERE case_id = ? AND email IS NOT NULL AND email_enabled = 1 ORDER BY id",
+            "SELECT \(Columns.participant) FROM participants WHERE case_id = ? AND email IS NOT NULL AND email_enabled = 1 AND removed_at IS NULL ORDER BY id",
             [entry.caseId], as: RowDecoding.participantValue
         )
         .filter { participant in

@@ -7,7 +7,7 @@ import CaseHubCore
 /// comparison per column, which dominated the read path under load.
 enum Columns {
     static let `case` = "id, mrn, patient, payer, status, created_at, closed_at"
-    static let participant = "id, case_id, role, name, email, locale, created_at, email_enabled, quiet_hours"
+    static let participant = "id, case_id, role, name, email, locale, created_at, email_enabled, quiet_hours, removed_at"
     static let message = """
         id, case_id, thread, seq, author_id, author_role, author_name, kind, body, data, reply_to, relayed_from, relay_note, \
         priority, requires_ack, acks, created_at, edited_at, redacted, rendered, "authorization"
@@ -59,7 +59,14 @@ enum RowDecoding {
             id: row[0], caseId: row[1], role: try decode(Role.self, row, 2, "participants"), name: row[3], email: row[4], locale: row[5],
             createdAt: row[6],
             preferences: Preferences(
-                emailEnabled: row[7], quietHours: (row[8] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(QuietHours.init(json:))))
+                emailEnabled: row[7], quietHours: (row[8] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(QuietHours.init(json:))),
+            removedAt: row[9])
+    }
+
+    /// Reads a row of id, role, name, created_at, revoked_at and the count of cases reached.
+    static func tokenValue(_ row: SQLRow) throws -> TokenRecord {
+        TokenRecord(
+            id: row[0], role: try decode(Role.self, row, 1, "tokens"), name: row[2], createdAt: row[3], revokedAt: row[4], cases: row[5])
     }
 
     /// Reads a row selected with ``Columns/message``.

@@ -45,7 +45,7 @@ extension SQLStore {
             var conditions: [String] = []
             var arguments: [any SQLArgument] = []
             if !principal.isAdmin {
-                conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ?)")
+                conditions.append("id IN (SELECT case_id FROM participants WHERE token_id = ? AND removed_at IS NULL)")
                 arguments.append(principal.tokenId)
             }
             if let status = query.status {

@@ -177,7 +177,7 @@ extension SQLStore {
     /// See ``DueFiring/threadLocales``.
     private func threadLocales(caseId: String, threads: [ThreadName], db: any SQLSession) throws -> [ThreadName: String] {
         guard !threads.isEmpty else { return [:] }
-        let readers = try db.fetch("SELECT role, locale FROM participants WHERE case_id = ? AND role != 'case_manager'", [caseId]) { row in
+        let readers = try db.fetch("SELECT role, locale FROM participants WHERE case_id = ? AND role != 'case_manager' AND removed_at IS NULL", [caseId]) { row in
             (Role(rawValue: row[0] as String), row[1] as String)
         }
         var locales: [ThreadName: String] = [:]

@@ -4,10 +4,7 @@ import CaseHubCore
 extension SQLStore {
     public func setPreferences(_ preferences: Preferences, participantId: String, caseId: String, by actor: Actor) async throws -> Participant {
         try await changeCase(caseId, requireOpen: false) { log, db in
-            guard
-                var participant = try db.row("SELECT \(Columns.participant) FROM participants WHERE id = ? AND case_id = ?", [participantId, caseId])
-                    .map(RowDecoding.participantValue)
-            else { throw CaseHubError.notFound("no such participant") }
+            var participant = try Self.participant(participantId, caseId: caseId, db: db)
             guard participant.preferences != preferences else { return participant }
             participant.preferences = preferences
             try db.run(

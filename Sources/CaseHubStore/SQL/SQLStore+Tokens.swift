@@ -20,10 +20,29 @@ extension SQLStore {
             else { return nil }
             let tokenId: String = token[0]
             var memberships: [String: String] = [:]
-            for row in try db.rows("SELECT case_id, id FROM participants WHERE token_id = ?", [tokenId]) {
+            for row in try db.rows("SELECT case_id, id FROM participants WHERE token_id = ? AND removed_at IS NULL", [tokenId]) {
                 memberships[row[0]] = row[1]
             }
             return Principal(tokenId: tokenId, role: role, name: token[2], memberships: memberships)
+        }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await read { db in
+            try db.fetch(
+                """
+                SELECT t.id, t.role, t.name, t.created_at, t.revoked_at,
+                       (SELECT count(*) FROM participants p WHERE p.token_id = t.id AND p.removed_at IS NULL)
+                FROM tokens t ORDER BY t.id
+                """, as: RowDecoding.tokenValue)
+        }
+    }
+
+    public func revokeToken(id: String) async throws -> Bool {
+        try await write { db in
+            guard try db.int("SELECT count(*) FROM tokens WHERE id = ?", [id]) == 1 else { return false }
+            try db.run("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [Timestamp.now(), id])
+            return true
         }
     }
 }

@@ -178,6 +178,10 @@ extension SQLiteStore {
             // leased, and frees only its own leases.
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN lease_owner TEXT")
         }
+        migrator.registerMigration("v5-participant-removal") { db in
+            // When a participant's access to the case ended; their history stays.
+            try db.execute(sql: "ALTER TABLE participants ADD COLUMN removed_at TEXT")
+        }
         return migrator
     }()
 }
