@@ -193,6 +193,39 @@ struct CommandLineTests {
         #expect(one != two)
     }
 
+    /// `token list` shows every token but never a secret; `token revoke ID` makes it answer 401.
+    @Test(.timeLimit(.minutes(2)))
+    func tokenListAndRevoke() async throws {
+        try await withRunningHub("revoke") { hub in
+            let integration = try await issueAdminToken(in: hub.scratch, environment: hub.environment, name: "lab integration")
+            let hubCase = try await hub.admin.createCase(mrn: "RM-1")
+            let added = try await hub.admin.post("/v1/cases/\(hubCase.id)/participants", json: #"{"role":"family","name":"Ibu Sari"}"#)
+            #expect(added.status == 201, "\(added)")
+
+            let listed = try await runCaseHub(["token", "list"], in: hub.scratch, environment: hub.environment)
+            #expect(listed.status == 0, "\(listed)")
+            let rows = listed.stdoutLines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+            #expect(rows.first == ["id", "role", "name", "created_at", "revoked_at", "cases"])
+            let byName = Dictionary(rows.dropFirst().map { ($0[2], $0) }, uniquingKeysWith: { first, _ in first })
+            let lab = try #require(byName["lab integration"], "\(listed)")
+            #expect(lab[1] == "admin" && lab[4] == "-" && lab[5] == "all")
+            #expect(byName["Ibu Sari"]?[1] == "family" && byName["Ibu Sari"]?[5] == "1", "\(listed)")
+            #expect(!listed.stdout.contains(integration) && !listed.stdout.contains(hub.token), "no secret is listed")
+
+            let revoked = try await runCaseHub(["token", "revoke", lab[0]], in: hub.scratch, environment: hub.environment)
+            #expect(revoked.status == 0 && revoked.stdout.isEmpty, "\(revoked)")
+            let client = HubClient(port: hub.server.port, token: integration)
+            defer { client.close() }
+            #expect(try await client.get("/v1/cases").status == 401)
+            #expect(try await hub.admin.get("/v1/cases").status == 200, "other tokens still work")
+            let after = try await runCaseHub(["token", "list"], in: hub.scratch, environment: hub.environment)
+            #expect(after.stdoutLines.contains { $0.hasPrefix(lab[0]) && !$0.contains("\t-\t") }, "\(after)")
+
+            let unknown = try await runCaseHub(["token", "revoke", "no-such-token"], in: hub.scratch, environment: hub.environment)
+            #expect(unknown.status == 2 && unknown.stderrLines.count == 1 && unknown.stdout.isEmpty, "\(unknown)")
+        }
+    }
+
     /// An issued token works on the API; a made-up one does not.
     @Test(.timeLimit(.minutes(2)))
     func issuedTokenAuthenticates() async throws {
