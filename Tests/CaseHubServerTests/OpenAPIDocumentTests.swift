@@ -18,6 +18,8 @@ import Testing
         "/v1/cases/{case}": ["get"],
         "/v1/cases/{case}/close": ["post"],
         "/v1/cases/{case}/participants": ["get", "post"],
+        "/v1/cases/{case}/participants/{participant}": ["delete"],
+        "/v1/cases/{case}/participants/{participant}/token": ["post"],
         "/v1/cases/{case}/participants/{participant}/preferences": ["get", "patch"],
         "/v1/cases/{case}/threads": ["get"],
         "/v1/cases/{case}/threads/{thread}/messages": ["get", "post"],
