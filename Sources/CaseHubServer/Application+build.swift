@@ -29,12 +29,14 @@ public func buildRouter(
     let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Middleware applies to the routes added after it: all of them come first.
     if metrics != nil { router.add(middleware: MetricsMiddleware()) }
-    router.add(middleware: ErrorMiddleware())
+    let allowedMethods = AllowedMethods()
+    router.add(middleware: ErrorMiddleware(allowedMethods: allowedMethods))
     router.add(middleware: BodySizeMiddleware())
     if let metrics { OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store) }
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
     HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)
+    allowedMethods.load(from: router)
     return router
 }
 

@@ -140,8 +140,8 @@ extension FHIRCaseBundle {
     static func action(of type: String) -> String {
         switch type {
         case "case.opened", "participant.added", "message.posted", "message.relayed", "milestone.created": "C"
-        case "message.edited", "milestone.rescheduled", "participant.preferences_changed", "case.closed": "U"
-        case "message.redacted": "D"
+        case "message.edited", "milestone.rescheduled", "participant.preferences_changed", "participant.token_replaced", "case.closed": "U"
+        case "message.redacted", "participant.removed": "D"
         default: "E"
         }
     }

@@ -4,9 +4,22 @@ import Logging
 
 /// Turns every error into the API's error shape, `{"error": {"code", "message"}}`.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The router's routes, to tell a wrong method (405) from a missing path (404); nil
+    /// answers 404 for both, as Hummingbird does.
+    var allowedMethods: AllowedMethods?
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && context.coreContext.endpointPath.value == "NotFound" {
+            // No route for this method and path; another method may have one.
+            let allowed = allowedMethods?.methods(for: request.uri.path) ?? []
+            guard !allowed.isEmpty else { return Response.error(status: .notFound, code: "not_found", message: Self.message(of: .notFound)) }
+            let list = allowed.map(\.rawValue).joined(separator: ", ")
+            var response = Response.error(
+                status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here; allowed: \(list)")
+            response.headers[.allow] = list
+            return response
         } catch let error as CaseHubError {
             var response = Response.error(status: Self.status(of: error), code: error.name, message: error.message)
             if error.name == "unauthorized" {
