@@ -137,7 +137,11 @@ import Testing
             try await store.migrate()
             let queue = try DatabaseQueue(path: fixture.databasePath)
             let applied = try await queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-            #expect(applied == ["v1-cases-messages-log", "v2-webhooks-deliveries", "v3-care-plan-coordination", "v4-delivery-lease-owner"])
+            #expect(
+                applied == [
+                    "v1-cases-messages-log", "v2-webhooks-deliveries", "v3-care-plan-coordination", "v4-delivery-lease-owner",
+                    "v5-participant-removal",
+                ])
             let mode = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")
         }
