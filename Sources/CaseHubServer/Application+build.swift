@@ -44,12 +44,16 @@ public func buildRouter(
 ///
 /// - Parameter maxLag: how long a stream reader may stay behind the log before it is closed
 ///   (code 4008) and must reconnect with `after`.
+/// - Parameter accessCheckInterval: how often an idle reader's token is checked again (a
+///   revoked one is closed with code 4003).
 public func buildStreamRouter(
-    store: any Store, policy: AccessPolicy, principals: PrincipalCache, maxLag: Duration = .seconds(30)
+    store: any Store, policy: AccessPolicy, principals: PrincipalCache, maxLag: Duration = .seconds(30),
+    accessCheckInterval: Duration = .seconds(10)
 ) -> Router<StreamRequestContext> {
     let router = Router(context: StreamRequestContext.self)
     var stream = CaseStream(store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals))
     stream.maxLag = maxLag
+    stream.accessCheckInterval = accessCheckInterval
     stream.register(on: router)
     return router
 }
@@ -57,10 +61,12 @@ public func buildStreamRouter(
 /// The HTTP/1.1 server with WebSocket upgrades for the live stream; pings keep idle sockets
 /// open through proxies and find dead peers.
 public func hubServer(
-    store: any Store, policy: AccessPolicy, principals: PrincipalCache, streamMaxLag: Duration = .seconds(30)
+    store: any Store, policy: AccessPolicy, principals: PrincipalCache, streamMaxLag: Duration = .seconds(30),
+    streamAccessCheckInterval: Duration = .seconds(10)
 ) -> HTTPServerBuilder {
     .http1WebSocketUpgrade(
-        webSocketRouter: buildStreamRouter(store: store, policy: policy, principals: principals, maxLag: streamMaxLag),
+        webSocketRouter: buildStreamRouter(
+            store: store, policy: policy, principals: principals, maxLag: streamMaxLag, accessCheckInterval: streamAccessCheckInterval),
         configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(30)))))
 }
 

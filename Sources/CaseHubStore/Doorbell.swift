@@ -43,4 +43,14 @@ public final class Doorbell: Sendable {
             ring()
         }
     }
+
+    /// As ``wait()``, but for at most `limit`.
+    public func wait(atMost limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 }

@@ -86,6 +86,8 @@ public protocol Store: Sendable {
 
     // Log
     func logEntries(caseId: String, after: Int, limit: Int, threads: Set<ThreadName>) async throws -> LogPage
+    /// The `seq` of the case's newest log entry: where a consistent export stops.
+    func logSeq(caseId: String) async throws -> Int
     func verifyLog(caseId: String) async throws -> ChainVerifier.Result
 
     // Webhook endpoints

@@ -51,7 +51,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a token by its id (see `token list`): it answers 401 from then on (within 10 s on running hubs).")
+            abstract: "Revoke an admin token by its id (see `token list`): it answers 401 from then on (within 10 s on running hubs).")
 
         @OptionGroup var options: CommonOptions
 
@@ -61,7 +61,15 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.loadConfiguration()
             let store = try await options.openStore(configuration, logger: options.logger(configuration))
-            guard try await store.revokeToken(id: id) else { throw Fatal.exit(2, "no token \(id)") }
+            guard let token = try await store.tokens().first(where: { $0.id == id }) else { throw Fatal.exit(2, "no token \(id)") }
+            // A participant's access ends through its case, where the log records it.
+            guard token.role == .admin else {
+                throw Fatal.exit(
+                    2,
+                    "token \(id) is a \(token.role.rawValue) participant's: end their access with DELETE /v1/cases/{case}/participants/{participant}, or replace their token with POST /v1/cases/{case}/participants/{participant}/token"
+                )
+            }
+            _ = try await store.revokeToken(id: id)
         }
     }
 }

@@ -221,6 +221,16 @@ struct CommandLineTests {
             let after = try await runCaseHub(["token", "list"], in: hub.scratch, environment: hub.environment)
             #expect(after.stdoutLines.contains { $0.hasPrefix(lab[0]) && !$0.contains("\t-\t") }, "\(after)")
 
+            // A participant's token is not revoked from here: its access ends through its case.
+            let family = try #require(byName["Ibu Sari"])
+            let refused = try await runCaseHub(["token", "revoke", family[0]], in: hub.scratch, environment: hub.environment)
+            #expect(refused.status == 2 && refused.stderrLines.count == 1 && refused.stderr.contains("participants"), "\(refused)")
+            let participant = try #require(try JSONSerialization.jsonObject(with: added.body) as? [String: Any])
+            let participantId = try #require((participant["participant"] as? [String: Any])?["id"] as? String)
+            #expect(try await hub.admin.send("DELETE", "/v1/cases/\(hubCase.id)/participants/\(participantId)").status == 200)
+            let afterRemoval = try await runCaseHub(["token", "list"], in: hub.scratch, environment: hub.environment)
+            #expect(afterRemoval.stdoutLines.contains { $0.hasPrefix(family[0]) && $0.hasSuffix("\t0") && !$0.contains("\t-\t") }, "\(afterRemoval)")
+
             let unknown = try await runCaseHub(["token", "revoke", "no-such-token"], in: hub.scratch, environment: hub.environment)
             #expect(unknown.status == 2 && unknown.stderrLines.count == 1 && unknown.stdout.isEmpty, "\(unknown)")
         }

@@ -65,10 +65,12 @@ import Testing
     }
 
     /// The bundle's bytes for the fixtures, with `messages` and the whole log.
-    static func export(messages: [Message], milestones: [Milestone] = [], policy: AccessPolicy = .default) -> [UInt8] {
+    static func export(
+        messages: [Message], milestones: [Milestone] = [], policy: AccessPolicy = .default,
+        participants: [Participant] = [ppa, family, payer, patient]
+    ) -> [UInt8] {
         var bundle = FHIRCaseBundle(
-            case: hubCase, participants: [ppa, family, payer, patient], milestones: milestones, policy: policy,
-            timestamp: "2026-11-23T09:00:00.000Z")
+            case: hubCase, participants: participants, milestones: milestones, policy: policy, timestamp: "2026-11-23T09:00:00.000Z")
         var out: [UInt8] = []
         bundle.open(into: &out)
         for message in messages { bundle.add(message, into: &out) }
@@ -167,6 +169,26 @@ import Testing
         let attachment = try #require(Self.array(structured["payload"]).last?["contentAttachment"])
         let data = try #require(attachment["data"]?.stringValue.flatMap { Data(base64Encoded: $0) })
         #expect(try JSONValue.parse(Array(data)) == ["situation": "Post-op hari 2"])
+    }
+
+    @Test func aRemovedParticipantWasReachedOnlyWhileTheyTookPart() throws {
+        var removed = Self.family
+        removed.removedAt = "2026-11-23T08:00:04.000Z"
+        let before = Self.message("01a20a87-0000-7000-8000-000000000001", thread: .family, by: Self.actor(Self.ppa), body: "Jadwal", seq: 3)
+        let after = Self.message("01a20a87-0000-7000-8000-000000000002", thread: .family, by: Self.actor(Self.ppa), body: "Ulang", seq: 5)
+        let resources = try Self.resources(Self.export(messages: [before, after], participants: [Self.ppa, removed, Self.payer, Self.patient]))
+        let communications = Self.ofType("Communication", in: resources)
+        func recipients(_ message: Message) -> [String] {
+            Self.array(communications.first { $0["id"] == .string(message.id) }?["recipient"]).compactMap(Self.reference)
+        }
+        #expect(recipients(before) == ["urn:uuid:\(Self.family.id)"])
+        #expect(recipients(after).isEmpty, "sent after the family member was removed")
+        #expect(Self.ofType("RelatedPerson", in: resources).first?["active"] == .bool(false))
+        #expect(Self.ofType("Practitioner", in: resources).first?["active"] == .bool(true))
+        let member = Self.array(Self.ofType("CareTeam", in: resources).first?["participant"]).first {
+            Self.reference($0["member"]) == "urn:uuid:\(Self.family.id)"
+        }
+        #expect(member?["period"]?["end"] == "2026-11-23T08:00:04.000Z" && member?["period"]?["start"] == "2026-11-23T08:00:00.000Z")
     }
 
     @Test func auditEventsCarryTheHashChain() throws {

@@ -131,4 +131,27 @@ struct ParticipantAccessTests {
             expectError(try await hub.get("/v1/cases/\(caseId)", token: token), .unauthorized, "unauthorized")
         }
     }
+
+    @Test("a case manager's new token reaches only the case it was replaced in; another case manager may not replace it")
+    func tokenReplacementForACaseManagerWithTwoCases() async throws {
+        try await withHub { hub in
+            let first = try #require(try await hub.createCase()["id"] as? String)
+            let manager = try await hub.addParticipant(caseId: first, role: "case_manager")
+            let colleague = try await hub.addParticipant(caseId: first, role: "case_manager")
+            let second = try #require(try await hub.createCase(token: manager.token)["id"] as? String)
+            let path = try participantPath(first, manager.participant) + "/token"
+
+            expectError(try await hub.post(path, token: colleague.token, json: "{}"), .forbidden, "forbidden")
+            #expect(try await hub.get("/v1/cases/\(second)", token: manager.token).status == .ok, "the refusal changed nothing")
+
+            let replaced = try await hub.post(path, token: hub.adminToken, json: "{}")
+            #expect(replaced.status == .created, "\(replaced.text)")
+            let token = try #require(try replaced.json()["token"] as? String)
+            // The old token keeps the case it opened; the new one holds the first case only.
+            #expect(try await hub.get("/v1/cases/\(second)", token: manager.token).status == .ok)
+            expectError(try await hub.get("/v1/cases/\(first)", token: manager.token), .notFound, "not_found")
+            #expect(try await hub.get("/v1/cases/\(first)", token: token).status == .ok)
+            expectError(try await hub.get("/v1/cases/\(second)", token: token), .notFound, "not_found")
+        }
+    }
 }

@@ -14,7 +14,10 @@ import Testing
 /// The live stream over a real socket: `GET /v1/cases/{case}/stream` upgraded to a WebSocket.
 @Suite struct StreamTests {
     /// A hub listening on 127.0.0.1 with the WebSocket server, as `casehub serve` runs it.
-    func withLiveHub(streamMaxLag: Duration = .seconds(30), _ body: @Sendable (HubClient) async throws -> Void) async throws {
+    func withLiveHub(
+        streamMaxLag: Duration = .seconds(30), accessCheckInterval: Duration = .seconds(10),
+        _ body: @Sendable (HubClient, any Store) async throws -> Void
+    ) async throws {
         try await TestDatabase.with { database in
         let store = try await database.open()
         let path = database.path
@@ -23,11 +26,17 @@ import Testing
         let principals = PrincipalCache()
         let app = Application(
             router: buildRouter(store: store, policy: .default, principals: principals),
-            server: hubServer(store: store, policy: .default, principals: principals, streamMaxLag: streamMaxLag))
+            server: hubServer(
+                store: store, policy: .default, principals: principals, streamMaxLag: streamMaxLag,
+                streamAccessCheckInterval: accessCheckInterval))
         try await app.test(.live) { client in
-            try await body(HubClient(client: client, adminToken: token, databasePath: path))
+            try await body(HubClient(client: client, adminToken: token, databasePath: path), store)
         }
         }
+    }
+
+    func withLiveHub(streamMaxLag: Duration = .seconds(30), _ body: @Sendable (HubClient) async throws -> Void) async throws {
+        try await withLiveHub(streamMaxLag: streamMaxLag) { hub, _ in try await body(hub) }
     }
 
     /// Reads frames as JSON objects until `done` says so (at most `limit` frames), then closes.
@@ -222,6 +231,35 @@ import Testing
             let socket = Task { try await readToClose(hub, caseId: caseId, token: token) }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await hub.request(.delete, participant, token: hub.adminToken).status == .ok)
+            let (close, _) = try await socket.value
+            #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
+        }
+    }
+
+    /// What the log does not tell of: a token revoked from the command line, or a removal
+    /// made by another instance while this one still caches the principal.
+    @Test func aRevokedTokenIsNoticedOnAnOpenSocketAndRefusedOnANewOne() async throws {
+        try await withLiveHub(accessCheckInterval: .milliseconds(200)) { hub, store in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            let familyId = try #require(family.participant["id"] as? String)
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "sebelum")
+            #expect(try await hub.get("/v1/cases/\(caseId)", token: family.token).status == .ok, "the principal is cached now")
+
+            // Removed behind this instance's back: its cache still says the family is a member.
+            _ = try await store.removeParticipant(caseId: caseId, id: familyId, by: Actor(id: "other-instance", role: "admin", name: "ops"))
+            let latest = try #require(try await hub.log(caseId: caseId).last?["seq"] as? Int)
+            await #expect(throws: (any Error).self, "a stream is opened on what the store says, not on the cache") {
+                _ = try await collect(hub, caseId: caseId, after: latest, headers: bearer(family.token)) { $0.count == 1 }
+            }
+
+            // A socket open while a token is revoked outside the log closes within the check interval.
+            let ppa = try await hub.addParticipant(caseId: caseId, role: "ppa", name: "dr. Andi")
+            let latestNow = try #require(try await hub.log(caseId: caseId).last?["seq"] as? Int)
+            let socket = Task { try await readToClose(hub, caseId: caseId, token: ppa.token, after: latestNow) }
+            try await Task.sleep(for: .milliseconds(300))
+            let tokenId = try #require(try await store.tokens().first { $0.name == "dr. Andi" }?.id)
+            #expect(try await store.revokeToken(id: tokenId))
             let (close, _) = try await socket.value
             #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
         }

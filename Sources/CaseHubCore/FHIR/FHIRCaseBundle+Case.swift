@@ -43,7 +43,7 @@ extension FHIRCaseBundle {
             "period": .object(period),
             "team": .array([FHIR.reference(careTeamURL)]),
         ]
-        if let manager = participants.first(where: { $0.role == .caseManager }) {
+        if let manager = participants.first(where: { $0.role == .caseManager && $0.removedAt == nil }) {
             members["careManager"] = FHIR.reference(url(ofId: manager.id), display: manager.name)
         }
         return Self.resource("EpisodeOfCare", episodeURL, members)
@@ -52,7 +52,8 @@ extension FHIRCaseBundle {
     private func coverage() -> Resource? {
         guard let name = FHIR.nonEmpty(hubCase.payer["name"]?.stringValue) else { return nil }
         var members: [String: JSONValue] = [
-            "status": .string(isOpen ? "active" : "cancelled"),
+            // Closing the case does not end the patient's insurance.
+            "status": .string("active"),
             "beneficiary": FHIR.reference(patientURL),
             "payor": .array([.object(["display": .string(name)])]),
         ]

@@ -127,10 +127,11 @@ extension FHIRCaseBundle {
             ])
     }
 
-    /// The resource an entry is about: the message (the new copy, for a relay), the
-    /// milestone, the participant, or for the case's own entries the episode.
+    /// The resource an entry is about: the message (the new copy, for a relay; the request,
+    /// for an authorization decided), the milestone, the participant, or for the case's own
+    /// entries the episode.
     private func subjectURL(of entry: LogEntry) -> String? {
-        for key in ["relayed_message_id", "message_id", "milestone_id", "participant_id"] {
+        for key in ["relayed_message_id", "message_id", "request_id", "milestone_id", "participant_id"] {
             if let id = entry.data[key]?.stringValue { return knownActorURL(id) ?? url(ofId: id) }
         }
         return entry.type.hasPrefix("case.") ? episodeURL : nil
@@ -163,7 +164,7 @@ extension JSONValue {
         switch self {
         case .object(let members): !members.isEmpty
         case .sortedObject(let members): !members.isEmpty
-        case .canonical(let text): text != "{}" && text.hasPrefix("{")
+        case .canonical: (try? parsed())?.hasMembers ?? false
         default: false
         }
     }

@@ -25,7 +25,9 @@ public struct EmailComposer: Sendable {
         guard let recipient = claimed.recipient, let address = recipient.email else {
             throw CompositionError("the recipient has no e-mail address")
         }
-        // Judged again when sending: an e-mail held for quiet hours may outlive the choice.
+        // Judged again when sending: an e-mail held for quiet hours, or retried, may outlive
+        // the recipient's choice or their place in the case.
+        guard recipient.removedAt == nil else { throw CompositionError("the recipient was removed from the case") }
         guard recipient.preferences.emailEnabled else { throw CompositionError("the recipient has turned e-mail off") }
         let locale = Participant.locales.contains(recipient.locale) ? recipient.locale : "id"
         var context: [String: any Sendable] = [

@@ -83,7 +83,7 @@ public final class DeliveryWorker: Service {
                         for delivery in lanes.withLock({ $0.admit(prepared, at: .now) }) {
                             senders.addTask { await self.send(from: delivery) }
                         }
-                        if claimed.isEmpty { await waitForWork() }
+                        if claimed.isEmpty { await wake.wait(atMost: settings.pollInterval) }
                     }
                     // Transfers under way finish (their timeouts bound them) before this returns.
                 }
@@ -118,15 +118,6 @@ public final class DeliveryWorker: Service {
 
     private var leaseMillis: UInt64 {
         AttemptJudgement.milliseconds(max(settings.webhookTimeout, settings.smtpTimeout) * 2 + settings.maxClaimWait + .seconds(30))
-    }
-
-    private func waitForWork() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wake.wait() }
-            group.addTask { try? await Task.sleep(for: self.settings.pollInterval) }
-            await group.next()
-            group.cancelAll()
-        }
     }
 
     /// One transfer slot of a lane, from the row it was given until nothing waits.

@@ -39,4 +39,15 @@ struct TokenResolver: Sendable {
         cache.remember(principal, tokenHash: tokenHash, readAt: generation)
         return (principal, tokenHash)
     }
+
+    /// As ``principal(token:)``, but read from the store whatever the cache holds: for a
+    /// connection that lasts, which a principal cached before a removal (on another instance)
+    /// would otherwise keep open for good.
+    func storedPrincipal(token: String) async throws -> (Principal, String) {
+        let tokenHash = Token.hash(token)
+        guard let principal = try await store.principal(tokenHash: tokenHash) else {
+            throw CaseHubError.unauthorized("unknown or revoked token")
+        }
+        return (principal, tokenHash)
+    }
 }

@@ -47,10 +47,17 @@ extension HubAPI {
         v1.post("cases/:case/participants/:participant/token") { _, context in
             let caseId = try visibleCaseId(context)
             try require([.admin, .caseManager], context, to: "replace participants' tokens")
+            let participantId = try context.parameters.require("participant")
+            // Whoever holds the new token acts as that participant: one case manager may not
+            // take another's place.
+            if try context.caller().role == .caseManager,
+                try await store.participants(caseId: caseId).first(where: { $0.id == participantId })?.role == .caseManager
+            {
+                throw CaseHubError.forbidden("only an admin replaces a case manager's token")
+            }
             let token = Token.make()
             let replaced = try await store.replaceParticipantToken(
-                caseId: caseId, id: try context.parameters.require("participant"), tokenHash: Token.hash(token),
-                by: context.caller().actor(in: caseId))
+                caseId: caseId, id: participantId, tokenHash: Token.hash(token), by: context.caller().actor(in: caseId))
             principals.forget(tokenHash: replaced.formerTokenHash)
             return Response.json(["participant": replaced.participant.json, "token": .string(token)], status: .created)
         }

@@ -28,6 +28,9 @@ struct CaseStream: Sendable {
 
     /// How long a reader may stay behind the log before it is closed with ``tooSlowCloseCode``.
     var maxLag: Duration = .seconds(30)
+    /// How often an idle reader's token is checked again, so that a revocation the log does
+    /// not tell of (`casehub token revoke`) also ends its stream.
+    var accessCheckInterval: Duration = .seconds(10)
 
     static let subprotocol = "casehub.v1"
     /// Close code for a reader that could not keep up (application range 4000–4999).
@@ -63,7 +66,7 @@ struct CaseStream: Sendable {
         guard let token = Self.token(request) else {
             throw CaseHubError.unauthorized("missing Authorization: Bearer <token> (or a casehub.bearer.<token> WebSocket protocol)")
         }
-        let (principal, tokenHash) = try await tokens.principal(token: token)
+        let (principal, tokenHash) = try await tokens.storedPrincipal(token: token)
         let caseId = try parameters.require("case")
         guard principal.canSee(caseId: caseId), try await store.getCase(id: caseId) != nil else { throw CaseHubError.caseNotFound }
         let after = try request.queryInt("after", in: 0...Int.max) ?? 0
@@ -76,6 +79,7 @@ struct CaseStream: Sendable {
         defer { subscription.cancel() }
         var last = subscriber.after
         var behindSince: ContinuousClock.Instant?
+        var accessCheckedAt = ContinuousClock.now
         while !Task.isCancelled {
             let page = try await store.logEntries(caseId: subscriber.caseId, after: last, limit: Self.pageSize, threads: subscriber.threads)
             for entry in page.entries {
@@ -91,7 +95,14 @@ struct CaseStream: Sendable {
                 for event in subscription.takePassingEvents() where event.thread.map(subscriber.threads.contains) ?? true {
                     try await outbound.write(.text(event.json.canonicalString))
                 }
-                await subscription.bell.wait()
+                await subscription.bell.wait(atMost: accessCheckInterval)
+                if ContinuousClock.now - accessCheckedAt >= accessCheckInterval {
+                    accessCheckedAt = .now
+                    if try await !stillMember(subscriber) {
+                        try await outbound.close(.unknown(Self.accessEndedCloseCode), reason: "access to the case ended")
+                        return
+                    }
+                }
                 continue
             }
             // Still behind: a reader that stays behind for long is let go, told where to resume,

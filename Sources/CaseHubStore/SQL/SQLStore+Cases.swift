@@ -18,7 +18,7 @@ extension SQLStore {
             // recorded as that participant from the first entry on.
             var participant: Participant?
             if principal.role == .caseManager {
-                let profile = try db.row("SELECT email, locale FROM participants WHERE token_id = ? LIMIT 1", [principal.tokenId])
+                let profile = try db.row("SELECT email, locale FROM participants WHERE token_id = ? AND removed_at IS NULL ORDER BY created_at DESC LIMIT 1", [principal.tokenId])
                 participant = Participant(
                     id: Identifier.make(), caseId: created.id, role: .caseManager, name: principal.name, email: profile?[0],
                     locale: profile?[1] ?? "id", createdAt: now)

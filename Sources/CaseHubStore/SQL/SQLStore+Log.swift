@@ -14,6 +14,13 @@ extension SQLStore {
         }
     }
 
+    public func logSeq(caseId: String) async throws -> Int {
+        try await read { db in
+            guard let seq = try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseId]) else { throw CaseHubError.caseNotFound }
+            return seq
+        }
+    }
+
     public func verifyLog(caseId: String) async throws -> ChainVerifier.Result {
         try await readAtLength { db in
             guard let caseRow = try db.row("SELECT \(Columns.case), log_seq, log_hash FROM cases WHERE id = ?", [caseId]) else {

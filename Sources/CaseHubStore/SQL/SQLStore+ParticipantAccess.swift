@@ -10,11 +10,8 @@ extension SQLStore {
             guard participant.removedAt == nil else { return ParticipantAccess(participant: participant, formerTokenHash: token.hash) }
             let now = Timestamp.now()
             try db.run("UPDATE participants SET removed_at = ? WHERE id = ?", [now, id])
-            // A token that reaches no case any more is revoked, so it answers 401 rather than
-            // 404 everywhere. (A case manager's token may still reach the other cases it opened.)
-            if try db.int("SELECT count(*) FROM participants WHERE token_id = ? AND removed_at IS NULL", [token.id]) == 0 {
-                try db.run("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now, token.id])
-            }
+            // A case manager's token may still reach the other cases it opened.
+            try Self.revokeIfUnused(tokenId: token.id, at: now, db: db)
             try log.append(
                 LogDraft(
                     type: .participantRemoved, thread: nil, parentSeq: LogAppender.caseOpenedSeq, actor: actor,
@@ -29,16 +26,27 @@ extension SQLStore {
         try await changeCase(caseId, requireOpen: false) { log, db in
             let participant = try Self.participant(id, caseId: caseId, db: db)
             guard participant.removedAt == nil else { throw CaseHubError.conflict("the participant was removed from the case") }
-            let token = try Self.token(of: id, db: db)
-            // The token keeps its id (and so every case it reaches); only the secret changes.
-            try db.run("UPDATE tokens SET hash = ?, revoked_at = NULL WHERE id = ?", [tokenHash, token.id])
+            let former = try Self.token(of: id, db: db)
+            let now = Timestamp.now()
+            // A token row of its own: a case manager's token may reach other cases too, which
+            // keep the token they have. The former token is revoked once it reaches nothing.
+            let tokenId = try Self.insertToken(hash: tokenHash, role: participant.role, name: participant.name, at: now, db: db)
+            try db.run("UPDATE participants SET token_id = ? WHERE id = ?", [tokenId, id])
+            try Self.revokeIfUnused(tokenId: former.id, at: now, db: db)
             try log.append(
                 LogDraft(
                     type: .participantTokenReplaced, thread: nil, parentSeq: LogAppender.caseOpenedSeq, actor: actor,
                     data: ["participant_id": .string(id)]),
-                at: Timestamp.now())
-            return ParticipantAccess(participant: participant, formerTokenHash: token.hash)
+                at: now)
+            return ParticipantAccess(participant: participant, formerTokenHash: former.hash)
         }
+    }
+
+    /// Revokes a participant token that no longer reaches any case, so that it answers 401
+    /// rather than 404 everywhere.
+    private static func revokeIfUnused(tokenId: String, at now: String, db: any SQLSession) throws {
+        guard try db.int("SELECT count(*) FROM participants WHERE token_id = ? AND removed_at IS NULL", [tokenId]) == 0 else { return }
+        try db.run("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now, tokenId])
     }
 
     static func participant(_ id: String, caseId: String, db: any SQLSession) throws -> Participant {

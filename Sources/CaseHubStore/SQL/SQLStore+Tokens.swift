@@ -23,6 +23,9 @@ extension SQLStore {
             for row in try db.rows("SELECT case_id, id FROM participants WHERE token_id = ? AND removed_at IS NULL", [tokenId]) {
                 memberships[row[0]] = row[1]
             }
+            // A participant token that reaches no case is no token: its last removal may have
+            // raced a change on another case without revoking it (PostgreSQL, two case locks).
+            guard role == .admin || !memberships.isEmpty else { return nil }
             return Principal(tokenId: tokenId, role: role, name: token[2], memberships: memberships)
         }
     }

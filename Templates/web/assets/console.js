@@ -965,8 +965,17 @@
       if (state.socket !== socket) return;
       state.socket = null;
       setLive(false);
+      // 4003: the caller's access to this case ended (removed from it, or its token replaced).
+      if (event.code === 4003) return accessEnded();
       scheduleReconnect(event.code);
     };
+  }
+
+  /** No reconnecting after 4003: a token that no longer works ends the session (the 401 of
+   *  /v1/me does); one that still reaches other cases is told this case is out of reach. */
+  async function accessEnded() {
+    await api("GET", "/v1/me").catch(() => null);
+    if (state.token) setStatus(t("error_access_ended"), true);
   }
 
   function closeStream() {
