@@ -236,6 +236,8 @@ struct EndpointsTests {
         (#"{"url": "/relative/hook", "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": "hooks.example.org/x", "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": "https://", "events": ["*"], "roles": ["ppa"]}"#, "url"),
+        (#"{"url": "https://hook:secret@hooks.example.org/x", "events": ["*"], "roles": ["ppa"]}"#, "url"),
+        (#"{"url": "https://hook@hooks.example.org/x", "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": "", "events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"events": ["*"], "roles": ["ppa"]}"#, "url"),
         (#"{"url": null, "events": ["*"], "roles": ["ppa"]}"#, "url"),
@@ -282,6 +284,7 @@ struct EndpointsTests {
     static let badChanges: [(json: String, field: String)] = [
         (#"{"url": "ftp://hooks.example.org/x"}"#, "url"),
         (#"{"url": "relative/path"}"#, "url"),
+        (#"{"url": "http://user:pass@x.example.org/"}"#, "url"),
         (#"{"url": ""}"#, "url"),
         (#"{"url": 5}"#, "url"),
         (#"{"events": ["message.sent"]}"#, "events"),

@@ -53,12 +53,17 @@ extension HubAPI {
         guard try context.caller().isAdmin else { throw CaseHubError.forbidden("only admin may \(action)") }
     }
 
-    /// An absolute `http` or `https` URL with a host. Where it resolves is checked when
-    /// connecting, against the real address.
+    /// An absolute `http` or `https` URL with a host and no credentials. Where it resolves is
+    /// checked when connecting, against the real address.
     static func endpointURL(_ text: String) throws -> String {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty
         else { throw CaseHubError.invalidRequest(field: "url", "must be an absolute http:// or https:// URL") }
+        // A password in the URL would be shown by every endpoint list and kept in the case
+        // log's delivery entries; receivers authenticate the hub by its signature instead.
+        guard url.user == nil, url.password == nil else {
+            throw CaseHubError.invalidRequest(field: "url", "must not carry a user name or password; receivers verify the webhook signature")
+        }
         return text
     }
 
