@@ -237,15 +237,25 @@ import Testing
         }
     }
 
-    @Test("a closed case's firings lapse")
+    @Test("closing a case cancels its open milestones, logged before case.closed; their firings lapse")
     func closedCase() async throws {
         try await withCoordinatedHub { hub in
             let caseId = try #require(try await hub.hub.createCase()["id"] as? String)
             let due = Timestamp.nowMillis() + hour
-            _ = try await hub.hub.createMilestone(caseId: caseId, dueAt: rfc3339(due), reminders: ["PT30M"])
+            let open = try #require(try await hub.hub.createMilestone(caseId: caseId, dueAt: rfc3339(due), reminders: ["PT30M"])["id"] as? String)
+            let finished = try #require(try await hub.hub.createMilestone(caseId: caseId, dueAt: rfc3339(due + hour))["id"] as? String)
+            let done = try await hub.hub.request(
+                .patch, "/v1/cases/\(caseId)/milestones/\(finished)", token: hub.hub.adminToken, json: #"{"status": "done"}"#)
+            #expect(done.status == .ok)
             #expect(try await hub.hub.post("/v1/cases/\(caseId)/close", token: hub.hub.adminToken, json: "{}").status == .ok)
             #expect(await hub.fire(at: due + 10 * hour) == 0)
-            #expect(try await hub.hub.logTypes(caseId: caseId).last == "case.closed")
+            #expect(try await status(hub, caseId, open) == "cancelled")
+            #expect(try await status(hub, caseId, finished) == "done", "a finished milestone stays as it was")
+            let log = try await hub.hub.log(caseId: caseId)
+            #expect(log.suffix(2).compactMap { $0["type"] as? String } == ["milestone.cancelled", "case.closed"])
+            let cancelled = try #require(log.dropLast().last?["data"] as? JSONObject)
+            #expect(cancelled["milestone_id"] as? String == open && cancelled["reason"] as? String == "case_closed")
+            #expect(try await hub.hub.verify(caseId: caseId)["ok"] as? Bool == true)
         }
     }
 

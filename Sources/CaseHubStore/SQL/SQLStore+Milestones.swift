@@ -84,6 +84,26 @@ extension SQLStore {
         }
     }
 
+    /// Cancels every milestone still open when its case closes: its firings would lapse
+    /// anyway, and a closed case should not show steps as planned that will never come.
+    static func cancelOpenMilestones(caseId: String, by actor: Actor, at now: String, log: inout LogAppender, db: any SQLSession) throws {
+        let open = try db.fetch(
+            "SELECT \(Columns.milestone) FROM milestones WHERE case_id = ? AND status IN ('planned', 'due', 'overdue') ORDER BY due_ms, id",
+            [caseId], as: RowDecoding.milestoneValue)
+        for var milestone in open {
+            var lifecycle = MilestoneLifecycle(status: milestone.status)
+            _ = try lifecycle.apply(.cancel)
+            milestone.status = lifecycle.status
+            try dropFirings(of: milestone.id, db: db)
+            try saveStatus(of: milestone, db: db)
+            try log.append(
+                LogDraft(
+                    type: .milestoneCancelled, thread: nil, parentSeq: milestone.seq, actor: actor,
+                    data: milestoneFacts(of: milestone).merging(["reason": "case_closed"], uniquingKeysWith: { first, _ in first })),
+                at: now)
+        }
+    }
+
     // MARK: - Helpers
 
     static func loadMilestone(caseId: String, id: String, db: any SQLSession) throws -> Milestone? {
