@@ -108,10 +108,13 @@ struct RequestBody {
         }
     }
 
+    /// An integer; a number written with a zero fraction (`12.0`, `1.2e1`) counts as one, as
+    /// JSON Schema has it.
     func int(_ key: String) throws -> Int {
         switch members[key] {
         case nil, .null?: throw CaseHubError.invalidRequest(field: name(key), "is required")
         case .int(let value)?: return Int(value)
+        case .double(let value)? where value.rounded() == value && abs(value) < 0x1p63: return Int(value)
         default: throw CaseHubError.invalidRequest(field: name(key), "must be an integer")
         }
     }
