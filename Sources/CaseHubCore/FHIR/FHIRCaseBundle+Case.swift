@@ -107,7 +107,7 @@ extension FHIRCaseBundle {
         return Self.resource("CareTeam", careTeamURL, resource)
     }
 
-    func hubDevice() -> Resource {
+    private func hubDevice() -> Resource {
         Self.resource(
             "Device", hubDeviceURL,
             [
