@@ -24,7 +24,7 @@ struct WebConsoleBrowserTests {
         defer { server.stop() }
         var arguments = [
             "--base-url", server.baseURL, "--manager-token", try token("case_manager"), "--family-token", try token("family"),
-            "--case-id", demo.caseId,
+            "--case-id", demo.caseId, "--admin-token", try token("admin"),
         ]
         if let screenshots = ProcessInfo.processInfo.environment["CASEHUB_SCREENSHOTS"] { arguments += ["--screenshots", screenshots] }
         let output = try await runPeerScript(
@@ -34,5 +34,6 @@ struct WebConsoleBrowserTests {
         let seen = report["seen"] as? [String: Any] ?? [:]
         #expect(seen["family_tabs"] as? [String] == ["family"], "\(output)")
         #expect(seen["live"] as? Bool == true && seen["script_body_is_text"] as? Bool == true, "\(output)")
+        #expect(seen["access_ended"] as? Bool == true, "\(output)")
     }
 }

@@ -6,7 +6,9 @@ The scenario of the console's acceptance test:
   2. a second session, signed in as the family member with the family thread already open,
      sees that message appear live, without reloading the page;
   3. the family session has no PPA tab at all;
-  4. a body of <script>alert(1)</script> shows as text in both sessions and runs nothing.
+  4. a body of <script>alert(1)</script> shows as text in both sessions and runs nothing;
+  5. when the case manager is removed from the case it has open (its token still reaching a
+     case it opened), the console stops reconnecting and says that access to the case ended.
 With --screenshots DIR it also saves the main screens there (for docs/).
 
 Prints one JSON line with what it saw; exits 0 when every check passed, 1 otherwise.
@@ -16,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, TimeoutException
@@ -111,12 +114,22 @@ def shot(driver, directory, name):
         driver.save_screenshot(f"{directory}/{name}.png")
 
 
+def api(base_url, token, method, path, body=None):
+    """One call of the hub's API, as a client beside the browser would make it."""
+    request = urllib.request.Request(base_url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as answer:
+        text = answer.read()
+        return json.loads(text) if text else None
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--manager-token", required=True)
     parser.add_argument("--family-token", required=True)
     parser.add_argument("--case-id", required=True)
+    parser.add_argument("--admin-token", required=True)
     parser.add_argument("--screenshots")
     args = parser.parse_args()
     seen = {}
@@ -215,6 +228,20 @@ def main():
         manager.set_window_size(390, 844)
         open_thread(manager, "family")
         shot(manager, args.screenshots, "phone-family-thread")
+
+        # The case manager's access to this case ends while the case is open in the browser.
+        # Its token still reaches a case it opened, so the session stays, without reconnecting.
+        api(args.base_url, args.manager_token, "POST", "/v1/cases", {"mrn": "RM-2026-009999", "patient": {"name": "Siti Aminah"}})
+        participant = api(args.base_url, args.manager_token, "GET", "/v1/me")["memberships"][args.case_id]
+        manager.set_window_size(1366, 900)
+        wait(manager, lambda d: d.find_element(By.ID, "live-state").get_attribute("data-state") == "live", "the live stream before the removal")
+        api(args.base_url, args.admin_token, "DELETE", f"/v1/cases/{args.case_id}/participants/{participant}")
+        ended = "Akses Anda ke kasus ini telah berakhir."
+        wait(manager, lambda d: d.find_element(By.ID, "status").text == ended, "the console to say that access to the case ended")
+        time.sleep(3)  # longer than the first reconnect's backoff
+        check(manager.find_element(By.ID, "status").text == ended, "the access-ended message was replaced (a reconnect?)")
+        check(manager.find_element(By.ID, "live-state").get_attribute("data-state") == "offline", "the stream is live again")
+        seen["access_ended"] = True
 
         severe = [entry for driver in (manager, family) for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
                   and "Content Security Policy" in entry.get("message", "")]

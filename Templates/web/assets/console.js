@@ -974,6 +974,7 @@
   /** No reconnecting after 4003: a token that no longer works ends the session (the 401 of
    *  /v1/me does); one that still reaches other cases is told this case is out of reach. */
   async function accessEnded() {
+    $("live-state").textContent = t("live_offline");
     await api("GET", "/v1/me").catch(() => null);
     if (state.token) setStatus(t("error_access_ended"), true);
   }
