@@ -187,10 +187,9 @@ import Testing
         }
     }
 
-    /// Reads the socket to its end and answers how it was closed, with the frames it carried.
-    func readToClose(_ hub: HubClient, caseId: String, token: String, after: Int = 0) async throws -> (WebSocketCloseFrame?, FrameBox) {
-        let frames = FrameBox()
-        let close = try await hub.client.ws(
+    /// Reads the socket to its end into `frames` and answers how it was closed.
+    func readToClose(_ hub: HubClient, caseId: String, token: String, after: Int = 0, into frames: FrameBox) async throws -> WebSocketCloseFrame? {
+        try await hub.client.ws(
             "/v1/cases/\(caseId)/stream?after=\(after)", configuration: .init(additionalHeaders: bearer(token))
         ) { inbound, _, _ in
             for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -199,7 +198,12 @@ import Testing
                 }
             }
         }
-        return (close, frames)
+    }
+
+    /// Waits (for at most 10 s) until a socket has carried `count` frames: it is open and read.
+    func waitForFrames(_ frames: FrameBox, count: Int) async throws {
+        for _ in 0..<200 where frames.all.count < count { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(frames.all.count >= count, "the socket carried \(frames.all.count) frames, not \(count)")
     }
 
     @Test func aParticipantsSocketClosesWhenTheirAccessEnds() async throws {
@@ -211,11 +215,12 @@ import Testing
 
             // A replaced token: the old token's socket closes; the new one replays the log,
             // the replacement included, and stays open.
-            let oldSocket = Task { try await readToClose(hub, caseId: caseId, token: family.token) }
-            try await Task.sleep(for: .milliseconds(300))
+            let oldFrames = FrameBox()
+            let oldSocket = Task { try await readToClose(hub, caseId: caseId, token: family.token, into: oldFrames) }
+            try await waitForFrames(oldFrames, count: 1)
             let replaced = try await hub.post("\(participant)/token", token: hub.adminToken, json: "{}")
             let token = try #require(try replaced.json()["token"] as? String)
-            let (oldClose, oldFrames) = try await oldSocket.value
+            let oldClose = try await oldSocket.value
             #expect(oldClose?.closeCode == .unknown(4003), "\(String(describing: oldClose))")
             #expect(oldFrames.all.compactMap { $0["type"] as? String } == ["message.posted"])
 
@@ -228,10 +233,11 @@ import Testing
             #expect(newFrames.compactMap { ($0["data"] as? JSONObject)?["message_id"] as? String }.count == 2)
 
             // Removal closes the socket too, whichever instance removed them: it is read from the log.
-            let socket = Task { try await readToClose(hub, caseId: caseId, token: token) }
-            try await Task.sleep(for: .milliseconds(300))
+            let frames = FrameBox()
+            let socket = Task { try await readToClose(hub, caseId: caseId, token: token, into: frames) }
+            try await waitForFrames(frames, count: 2)
             #expect(try await hub.request(.delete, participant, token: hub.adminToken).status == .ok)
-            let (close, _) = try await socket.value
+            let close = try await socket.value
             #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
         }
     }
@@ -256,11 +262,13 @@ import Testing
             // A socket open while a token is revoked outside the log closes within the check interval.
             let ppa = try await hub.addParticipant(caseId: caseId, role: "ppa", name: "dr. Andi")
             let latestNow = try #require(try await hub.log(caseId: caseId).last?["seq"] as? Int)
-            let socket = Task { try await readToClose(hub, caseId: caseId, token: ppa.token, after: latestNow) }
-            try await Task.sleep(for: .milliseconds(300))
+            let frames = FrameBox()
+            let socket = Task { try await readToClose(hub, caseId: caseId, token: ppa.token, after: latestNow, into: frames) }
+            _ = try await hub.postMessage(caseId: caseId, thread: "ppa", body: "sudah tersambung?")
+            try await waitForFrames(frames, count: 1)
             let tokenId = try #require(try await store.tokens().first { $0.name == "dr. Andi" }?.id)
             #expect(try await store.revokeToken(id: tokenId))
-            let (close, _) = try await socket.value
+            let close = try await socket.value
             #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
         }
     }

@@ -50,7 +50,14 @@ struct CaseStream: Sendable {
             let offered = Self.offeredSubprotocols(request)
             return .upgrade(offered.contains(Self.subprotocol) ? [.secWebSocketProtocol: Self.subprotocol] : [:])
         } onUpgrade: { inbound, outbound, context in
-            let subscriber = try await subscriber(context.request, parameters: context.requestContext.parameters)
+            let subscriber: Subscriber
+            do {
+                subscriber = try await self.subscriber(context.request, parameters: context.requestContext.parameters)
+            } catch let error as CaseHubError {
+                // The upgrade's check passed a moment ago: access ended in between.
+                try await outbound.close(.unknown(Self.accessEndedCloseCode), reason: "access to the case ended: \(error.message)")
+                return
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // The client sends nothing we need; its closing the socket ends the stream.
                 group.addTask { for try await _ in inbound {} }
