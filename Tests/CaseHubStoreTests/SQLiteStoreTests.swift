@@ -122,6 +122,73 @@ import Testing
         }
     }
 
+    /// The writer keeps each case's log head in memory between commands and writes it to
+    /// `cases` once per group: the row must hold the newest entry when the group commits.
+    @Test func theCasesRowHoldsTheLogHeadOnceCommitted() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 { group.addTask { _ = try await Sample.post(store, caseValue.id, "m\(index)") } }
+                try await group.waitForAll()
+            }
+            let newest = try #require(try await Sample.allEntries(store, caseValue.id).last)
+            let queue = try DatabaseQueue(path: fixture.databasePath)
+            let head = try queue.read { db in try Row.fetchOne(db, sql: "SELECT log_seq, log_hash FROM cases WHERE id = ?", arguments: [caseValue.id]) }
+            #expect(newest.seq == 41)
+            #expect(head?["log_seq"] == newest.seq)
+            #expect(head?["log_hash"] == newest.hash)
+        }
+    }
+
+    /// A command that appends and then fails is rolled back to its savepoint, in a group with
+    /// others that commit: nothing of it may show, and the next entry takes its `seq` and
+    /// chains to the entry before it.
+    @Test func aCommandThatFailsAfterAppendingLeavesNoTraceInTheChain() async throws {
+        struct ChangedMind: Error {}
+        try await StoreBackend.sqlite.withStore { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let caseValue = try await Sample.openCase(store)
+            let failing: @Sendable () async -> Void = {
+                _ = try? await sqlite.changeCase(caseValue.id) { log, _ in
+                    try log.append(
+                        LogDraft(type: .messageEdited, thread: .ppa, parentSeq: nil, actor: Sample.nurse(in: caseValue.id), data: [:]),
+                        at: Timestamp.now())
+                    throw ChangedMind()
+                }
+            }
+            await failing()
+            #expect(try await Sample.post(store, caseValue.id, "first").seq == 2)
+            // Failures mixed into the same groups as posts.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        if index.isMultiple(of: 3) { await failing() } else { _ = try await Sample.post(store, caseValue.id, "m\(index)") }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let entries = try await Sample.allEntries(store, caseValue.id)
+            #expect(entries.map(\.seq) == Array(1...42))
+            #expect(!entries.contains { $0.type == LogEntryType.messageEdited.rawValue })
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: 42))
+            #expect(try await store.logSeq(caseId: caseValue.id) == 42)
+        }
+    }
+
+    @Test func theWriterForgetsTheHeadsOfARolledBackCommandAndOfAFailedGroup() {
+        let heads = CaseLogHeads()
+        let kept = CaseLogHeads.Head(status: .open, seq: 3, hash: "c")
+        heads.loaded(kept, of: "case-1")
+        heads.commandEnded(committed: true)
+        heads.changed(CaseLogHeads.Head(status: .closed, seq: 4, hash: "d"), of: "case-1")
+        heads.changed(CaseLogHeads.Head(status: .open, seq: 2, hash: "b"), of: "case-2")
+        heads.commandEnded(committed: false)
+        #expect(heads.head(of: "case-1") == kept)
+        #expect(heads.head(of: "case-2") == nil)
+        heads.groupFailed()
+        #expect(heads.head(of: "case-1") == nil)
+    }
+
     @Test func aLogCutShortAtItsEndIsCaught() async throws {
         try await StoreBackend.sqlite.withStore { store, fixture in
             let caseValue = try await Sample.openCase(store)

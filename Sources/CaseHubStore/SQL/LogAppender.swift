@@ -13,7 +13,7 @@ struct LogAppender {
     static let caseOpenedSeq = 1
 
     let caseId: String
-    let status: Case.Status
+    private(set) var status: Case.Status
     private(set) var seq: Int
     private(set) var hash: String
     /// What this command appended, in order.
@@ -23,20 +23,30 @@ struct LogAppender {
     /// Whether this command planned firings (the scheduler then looks again).
     var plannedFirings = false
     private let startSeq: Int
+    private let startStatus: Case.Status
     private let db: any SQLSession
 
     init(caseId: String, db: any SQLSession) throws {
+        let head = try Self.head(of: caseId, db: db)
+        self.caseId = caseId
+        self.status = head.status
+        self.seq = head.seq
+        self.hash = head.hash
+        self.startSeq = head.seq
+        self.startStatus = head.status
+        self.db = db
+    }
+
+    private static func head(of caseId: String, db: any SQLSession) throws -> CaseLogHeads.Head {
+        if let head = db.logHeads?.head(of: caseId) { return head }
         // The locking read makes concurrent commands on one case take turns, so `seq` stays
         // gap-free and each entry chains to the one before it.
-        guard let head = try db.row("SELECT status, log_seq, log_hash FROM cases WHERE id = ?\(db.dialect.lockingRead)", [caseId]) else {
+        guard let row = try db.row("SELECT status, log_seq, log_hash FROM cases WHERE id = ?\(db.dialect.lockingRead)", [caseId]) else {
             throw CaseHubError.caseNotFound
         }
-        self.caseId = caseId
-        self.status = Case.Status(rawValue: head[0]) ?? .open
-        self.seq = head[1]
-        self.hash = head[2]
-        self.startSeq = self.seq
-        self.db = db
+        let head = CaseLogHeads.Head(status: Case.Status(rawValue: row[0]) ?? .open, seq: row[1], hash: row[2])
+        db.logHeads?.loaded(head, of: caseId)
+        return head
     }
 
     func requireOpen() throws {
@@ -61,9 +71,19 @@ struct LogAppender {
         return entry
     }
 
-    /// Records the new head, when anything was appended.
+    /// Notes that the command closed the case (it updates the `cases` row itself).
+    mutating func caseClosed() {
+        status = .closed
+    }
+
+    /// Records the new head, when anything changed: in the writer's log heads, which write it
+    /// before the commit, or else in `cases` at once.
     func finish() throws {
-        guard seq != startSeq else { return }
-        try db.run("UPDATE cases SET log_seq = ?, log_hash = ? WHERE id = ?", [seq, hash, caseId])
+        guard seq != startSeq || status != startStatus else { return }
+        if let logHeads = db.logHeads {
+            logHeads.changed(CaseLogHeads.Head(status: status, seq: seq, hash: hash), of: caseId)
+        } else {
+            try db.run("UPDATE cases SET log_seq = ?, log_hash = ? WHERE id = ?", [seq, hash, caseId])
+        }
     }
 }

@@ -11,9 +11,14 @@ protocol SQLSession {
     func rows(_ sql: String, _ arguments: [any SQLArgument]) throws -> [SQLRow]
     /// Runs a statement that returns no rows.
     func run(_ sql: String, _ arguments: [any SQLArgument]) throws
+    /// Where a write keeps case log heads between commands, if the database lets it (see
+    /// ``CaseLogHeads``); nil: ``LogAppender`` reads and writes them in `cases`.
+    var logHeads: CaseLogHeads? { get }
 }
 
 extension SQLSession {
+    var logHeads: CaseLogHeads? { nil }
+
     func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
     func run(_ sql: String) throws { try run(sql, []) }
 

@@ -85,6 +85,7 @@ extension SQLStore {
             if log.status == .open {
                 let now = Timestamp.now()
                 try db.run("UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ?", [now, id])
+                log.caseClosed()
                 try Self.cancelOpenMilestones(caseId: id, by: actor, at: now, log: &log, db: db)
                 try log.append(LogDraft(type: .caseClosed, thread: nil, parentSeq: nil, actor: actor, data: ["case_id": .string(id)]), at: now)
             }

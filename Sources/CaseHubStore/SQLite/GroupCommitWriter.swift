@@ -6,6 +6,9 @@ import GRDB
 /// `BEGIN IMMEDIATE … COMMIT`, each closure in its own savepoint, and only after the commit has
 /// reached the disk are the callers resumed. One fsync then covers a whole batch
 /// (group commit), and a command that fails rolls back its savepoint alone.
+///
+/// The writer also keeps each case's log head (``CaseLogHeads``) in step with its savepoints and
+/// writes the heads a group changed just before committing it.
 final class GroupCommitWriter: Sendable {
     private typealias Completion = @Sendable ((any Error)?) -> Void
 
@@ -33,9 +36,13 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let batcher: Batcher<Job>
+    let logHeads = CaseLogHeads()
 
     init(pool: DatabasePool) {
-        batcher = Batcher(label: "casehub.sqlite.writer", maxBatch: Self.maxBatch) { batch in Self.commit(batch, pool: pool) }
+        let logHeads = self.logHeads
+        batcher = Batcher(label: "casehub.sqlite.writer", maxBatch: Self.maxBatch) { batch in
+            Self.commit(batch, pool: pool, logHeads: logHeads)
+        }
     }
 
     /// - Parameter synced: false for a command a crash may lose; a group of such commands
@@ -43,13 +50,15 @@ final class GroupCommitWriter: Sendable {
     func write<T: Sendable>(synced: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let job = Job(
-                run: { db in
+                run: { [logHeads] db in
                     try Savepoint.begin(db)
                     let outcome = Result { try body(db) }
                     if case .success = outcome {
                         try Savepoint.release(db)
+                        logHeads.commandEnded(committed: true)
                     } else {
                         try Savepoint.rollBack(db)
+                        logHeads.commandEnded(committed: false)
                     }
                     return { commitError in
                         if let commitError {
@@ -64,7 +73,7 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    private static func commit(_ batch: [Job], pool: DatabasePool) {
+    private static func commit(_ batch: [Job], pool: DatabasePool, logHeads: CaseLogHeads) {
         var completions: [Completion] = []
         completions.reserveCapacity(batch.count)
         do {
@@ -74,11 +83,13 @@ final class GroupCommitWriter: Sendable {
                 defer { if !synced { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
                 try db.inTransaction(.immediate) {
                     for job in batch { completions.append(try job.run(db)) }
+                    try logHeads.write(to: SQLiteSession(db: db))
                     return .commit
                 }
             }
             for completion in completions { completion(nil) }
         } catch {
+            logHeads.groupFailed()
             for job in batch { job.fail(error) }
         }
     }

@@ -10,6 +10,13 @@ import GRDBSQLite
 /// Transaction control (savepoints, commits) stays with GRDB, which tracks it.
 struct SQLiteSession: SQLSession {
     let db: Database
+    /// The writer's log heads, in a write; nil in a read.
+    let logHeads: CaseLogHeads?
+
+    init(db: Database, logHeads: CaseLogHeads? = nil) {
+        self.db = db
+        self.logHeads = logHeads
+    }
 
     var dialect: SQLDialect { .sqlite }
 

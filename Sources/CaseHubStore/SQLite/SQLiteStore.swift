@@ -72,11 +72,11 @@ public final class SQLiteStore: SQLStore {
 
     /// Runs a write command in the group-commit writer.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        try await writer.write { db in try body(SQLiteSession(db: db)) }
+        try await writer.write { [writer] db in try body(SQLiteSession(db: db, logHeads: writer.logHeads)) }
     }
 
     func writeUnsynced<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        try await writer.write(synced: false) { db in try body(SQLiteSession(db: db)) }
+        try await writer.write(synced: false) { [writer] db in try body(SQLiteSession(db: db, logHeads: writer.logHeads)) }
     }
 
     /// Runs a short read in the grouped reader.

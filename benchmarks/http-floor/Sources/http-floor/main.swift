@@ -2,7 +2,9 @@
 // middleware, HTTP/1.1 with WebSocket upgrades and auto-ping, the same server name, and two
 // routes shaped like the hub's `GET /healthz` and `POST .../messages`. The POST checks only
 // that a bearer token is present, reads the body without parsing it, and answers a fixed
-// Message-shaped JSON of about 700 bytes. Port from FLOOR_PORT (0 = any free port).
+// Message-shaped JSON of about 700 bytes. `POST .../stored` does the same and also stores the
+// body durably before answering (``StoredPosts``), in the SQLite file FLOOR_DATABASE names.
+// Port from FLOOR_PORT (0 = any free port).
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -48,6 +50,19 @@ router.post("v1/cases/:case/threads/:thread/messages") { request, context in
     _ = try context.parameters.require("case")
     _ = try context.parameters.require("thread")
     _ = try await request.body.collect(upTo: 1 << 20)
+    return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: messageAnswer))
+}
+
+let storedPosts = try StoredPosts(path: getenv("FLOOR_DATABASE").map { String(cString: $0) } ?? "http-floor.sqlite",
+    answer: Array(messageAnswer.readableBytesView))
+router.post("v1/cases/:case/threads/:thread/stored") { request, context in
+    guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else {
+        throw HTTPError(.unauthorized)
+    }
+    _ = try context.parameters.require("case")
+    _ = try context.parameters.require("thread")
+    let body = try await request.body.collect(upTo: 1 << 20)
+    try await storedPosts.store(Array(body.readableBytesView))
     return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: messageAnswer))
 }
 
