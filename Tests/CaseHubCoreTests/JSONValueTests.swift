@@ -39,6 +39,19 @@ import Testing
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
     }
 
+    /// An integer is kept exactly or refused, never rounded through a double.
+    @Test func integersBeyondSixtyFourBitsAreRefusedNotRounded() throws {
+        #expect(try JSONValue.parse("9223372036854775807") == .int(Int64.max))
+        #expect(try JSONValue.parse("-9223372036854775808") == .int(Int64.min))
+        for text in ["9223372036854775808", "-9223372036854775809", #"{"claim": 12345678901234567890}"#] {
+            let error = try #require(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+            #expect(error.reason.contains("beyond 64 bits"))
+        }
+        // A fraction or an exponent says the sender meant a floating-point number.
+        #expect(try JSONValue.parse("12345678901234567890.0") == .double(12345678901234567890.0))
+        #expect(try JSONValue.parse("1e20") == .double(1e20))
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse([0x22, 0xFF, 0xFE, 0x22]) }
     }

@@ -20,7 +20,11 @@ struct BadInputTests {
     func malformedJSON() async throws {
         try await Self.refusing { hub, caseId in
             // A member given twice is refused, not resolved one way or the other.
-            for json in [#"{"body": "x""#, "{body: 1}", "", "{\"body\": \"x\"} trailing", "nul", #"{"body": "a", "body": "b"}"#] {
+            // An integer beyond 64 bits is refused rather than rounded through a double.
+            for json in [
+                #"{"body": "x""#, "{body: 1}", "", "{\"body\": \"x\"} trailing", "nul", #"{"body": "a", "body": "b"}"#,
+                #"{"body": "klaim", "data": {"claim_no": 12345678901234567890}}"#,
+            ] {
                 expectError(
                     try await hub.post("/v1/cases/\(caseId)/threads/family/messages", token: hub.adminToken, json: json), .badRequest,
                     "invalid_request")

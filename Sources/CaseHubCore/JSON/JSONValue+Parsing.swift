@@ -202,7 +202,15 @@ private struct Parser {
             guard index > digitsStart else { throw error("invalid number") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .int(value) }
+        if isInteger {
+            // Read as a double, a longer integer (an account or claim number, say) would come
+            // back changed; Matrix's homeservers refuse such integers too.
+            guard let value = Int64(text) else {
+                index = start
+                throw error("integer out of range (beyond 64 bits): send it as a string")
+            }
+            return .int(value)
+        }
         guard let value = Double(text), value.isFinite else { throw error("number out of range") }
         return .double(value)
     }
