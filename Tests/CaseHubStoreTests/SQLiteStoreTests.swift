@@ -175,18 +175,38 @@ import Testing
         }
     }
 
-    @Test func theWriterForgetsTheHeadsOfARolledBackCommandAndOfAFailedGroup() {
+    @Test func aRolledBackCommandPutsBackTheGroupsHeadsAndForgetsTheRest() {
         let heads = CaseLogHeads()
-        let kept = CaseLogHeads.Head(status: .open, seq: 3, hash: "c")
-        heads.loaded(kept, of: "case-1")
+        heads.loaded(CaseLogHeads.Head(status: .open, seq: 3, hash: "c"), of: "case-1")
         heads.commandEnded(committed: true)
+        let changedEarlier = CaseLogHeads.Head(status: .open, seq: 7, hash: "g")
+        heads.changed(changedEarlier, of: "case-2")
+        heads.commandEnded(committed: true)
+
         heads.changed(CaseLogHeads.Head(status: .closed, seq: 4, hash: "d"), of: "case-1")
-        heads.changed(CaseLogHeads.Head(status: .open, seq: 2, hash: "b"), of: "case-2")
+        heads.changed(CaseLogHeads.Head(status: .open, seq: 8, hash: "h"), of: "case-2")
+        heads.changed(CaseLogHeads.Head(status: .open, seq: 2, hash: "b"), of: "case-3")
         heads.commandEnded(committed: false)
-        #expect(heads.head(of: "case-1") == kept)
-        #expect(heads.head(of: "case-2") == nil)
+        #expect(heads.head(of: "case-1") == nil, "read again from the file by the next command")
+        #expect(heads.head(of: "case-2") == changedEarlier, "an earlier command's change, still to be written")
+        #expect(heads.head(of: "case-3") == nil)
+
         heads.groupFailed()
-        #expect(heads.head(of: "case-1") == nil)
+        #expect(heads.head(of: "case-2") == nil)
+    }
+
+    /// Someone wrote a case's log behind the hub's back: the hub's next command on that case
+    /// fails on the `seq` it took, and the one after it reads the head again and succeeds.
+    @Test func aHeadWrittenBehindTheWritersBackCostsOneFailedCommand() async throws {
+        try await StoreBackend.sqlite.withStore { store, fixture in
+            let caseValue = try await Sample.openCase(store)
+            try await Sample.post(store, caseValue.id, "sebelum")
+            let other = try fixture.open() as! SQLiteStore
+            try await Sample.post(other, caseValue.id, "dari proses lain")
+            await #expect(throws: (any Error).self) { try await Sample.post(store, caseValue.id, "bentrok") }
+            #expect(try await Sample.post(store, caseValue.id, "sesudah").seq == 4)
+            #expect(try await store.verifyLog(caseId: caseValue.id) == .intact(entries: 4))
+        }
     }
 
     @Test func aLogCutShortAtItsEndIsCaught() async throws {

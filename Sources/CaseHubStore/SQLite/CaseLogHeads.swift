@@ -40,8 +40,14 @@ final class CaseLogHeads: Sendable {
 
     init() {}
 
+    /// The head a command starts from. The command counts as touching it: should it fail,
+    /// ``commandEnded(committed:)`` decides what becomes of it.
     func head(of caseId: String) -> Head? {
-        state.withLock { $0.entries[caseId]?.head }
+        state.withLock { state in
+            guard let entry = state.entries[caseId] else { return nil }
+            state.noteBefore(caseId)
+            return entry.head
+        }
     }
 
     /// Remembers a head just read from `cases`.
@@ -61,10 +67,17 @@ final class CaseLogHeads: Sendable {
     }
 
     /// The running command is over: kept (`committed`) or rolled back to its savepoint.
+    ///
+    /// A rollback puts back the heads earlier commands of the group changed (their changes
+    /// stand) and forgets the others it touched, so the next command reads them again: if a
+    /// head was wrong (someone wrote the file behind the hub's back, and the command failed on
+    /// a `seq` already taken), one failed command is all it costs.
     func commandEnded(committed: Bool) {
         state.withLock { state in
             if !committed {
-                for (caseId, entry) in state.before { state.entries[caseId] = entry }
+                for (caseId, entry) in state.before {
+                    state.entries[caseId] = entry.flatMap { $0.unwritten ? $0 : nil }
+                }
             }
             state.before.removeAll(keepingCapacity: true)
         }
