@@ -6,8 +6,9 @@ import Synchronization
 /// the writer writes each changed head once per group, just before the group commits.
 ///
 /// Only the writer uses it, on its queue. The heads are right because every write to the file
-/// goes through this writer (one process owns the file). A command that fails has its changes
-/// undone with its savepoint; a group that fails forgets every head, which is then read again.
+/// goes through this writer (one process owns the file). A command that fails is rolled back to
+/// its savepoint and its heads with it (``commandEnded(committed:)``); a group that fails
+/// forgets every head, which is then read again.
 final class CaseLogHeads: Sendable {
     struct Head: Sendable, Equatable {
         var status: Case.Status
