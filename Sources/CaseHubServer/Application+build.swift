@@ -21,9 +21,10 @@ import ServiceLifecycle
 /// - Parameter principals: the token cache, shared with the stream router so that both forget
 ///   a token's stale memberships together.
 /// - Parameter console: the web console served at `/`; none when nil.
+/// - Parameter rateLimit: the request budget of each participant token; none when nil.
 public func buildRouter(
     store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
-    principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil
+    principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil, rateLimit: RateLimit? = nil
 ) -> Router<HubRequestContext> {
     // HEAD answers wherever GET does (load balancers probe `/healthz` with HEAD).
     let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -35,7 +36,8 @@ public func buildRouter(
     if let metrics { OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store) }
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
-    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals).register(on: router)
+    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals, rateLimiter: rateLimit.map(RateLimiter.init))
+        .register(on: router)
     allowedMethods.load(from: router)
     return router
 }
@@ -91,7 +93,7 @@ public func buildApplication(
     var app = Application(
         router: buildRouter(
             store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason,
-            principals: principals, console: console),
+            principals: principals, console: console, rateLimit: configuration.rateLimit),
         server: hubServer(store: store, policy: configuration.access, principals: principals),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CaseHub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

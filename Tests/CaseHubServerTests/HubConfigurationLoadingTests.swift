@@ -36,6 +36,22 @@ import Testing
         #expect(configuration.access == AccessPolicy.default)
         #expect(configuration.coordination == CoordinationSettings.default, "the file writes out the shipped routing rules and timings")
         #expect(configuration.timeZone == "Asia/Jakarta")
+        #expect(configuration.rateLimit == nil, "no rate limit unless one is set")
+    }
+
+    @Test func theRateLimitComesFromTheFileOrTheEnvironment() throws {
+        try withFile("rate_limit_per_minute: 120\nrate_limit_burst: 30\n") { path in
+            #expect(try HubConfiguration.load(file: path, environment: [:]).rateLimit == RateLimit(perMinute: 120, burst: 30))
+            let overridden = try HubConfiguration.load(file: path, environment: ["CASEHUB_RATE_LIMIT_PER_MINUTE": "0"])
+            #expect(overridden.rateLimit == nil, "0 turns the limit off")
+        }
+        let fromEnvironment = try HubConfiguration.load(file: nil, environment: ["CASEHUB_RATE_LIMIT_PER_MINUTE": "300"])
+        #expect(fromEnvironment.rateLimit == RateLimit(perMinute: 300, burst: 60))
+        for (name, value) in [("CASEHUB_RATE_LIMIT_PER_MINUTE", "-1"), ("CASEHUB_RATE_LIMIT_BURST", "0"), ("CASEHUB_RATE_LIMIT_BURST", "many")] {
+            let problem = try #require(error { try HubConfiguration.load(file: nil, environment: [name: value]) })
+            #expect(problem.key == name)
+        }
+        #expect(HubConfiguration.unknownVariables(in: ["CASEHUB_RATE_LIMIT_BURST": "5"]).isEmpty)
     }
 
     @Test("routing rules, timings and channels are read from the file and the environment")

@@ -12,16 +12,16 @@ import Testing
 
 /// Runs `body` against a fresh hub like ``withHub(_:)``, with the router built with
 /// `emailWaiting` (why e-mail deliveries wait, as `casehub serve` passes it when no SMTP
-/// server is configured) and the store and router with `policy`.
+/// server is configured) and the store and router with `policy` (and `rateLimit`, if any).
 func withHub(
-    emailWaiting: String?, policy: AccessPolicy = .default, _ body: @Sendable (HubClient) async throws -> Void
+    emailWaiting: String?, policy: AccessPolicy = .default, rateLimit: RateLimit? = nil, _ body: @Sendable (HubClient) async throws -> Void
 ) async throws {
     try await TestDatabase.with { database in
     let store = try await database.open(policy: policy)
     let path = database.path
     let token = Token.make()
     _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
-    let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting))
+    let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting, rateLimit: rateLimit))
     try await app.test(.router) { client in
         try await body(HubClient(client: client, adminToken: token, databasePath: path))
     }

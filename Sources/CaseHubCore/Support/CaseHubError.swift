@@ -7,14 +7,18 @@ public struct CaseHubError: Error, Sendable, Equatable, CustomStringConvertible 
     private enum Code: String, Sendable {
         case unauthorized, forbidden, notFound = "not_found", invalidRequest = "invalid_request"
         case conflict, payloadTooLarge = "payload_too_large", unsupportedMediaType = "unsupported_media_type"
+        case rateLimited = "rate_limited"
     }
 
     private let code: Code
     public let message: String
+    /// For `rate_limited`: when the caller may try again, in seconds (HTTP `Retry-After`).
+    public let retryAfterSeconds: Int?
 
-    private init(_ code: Code, _ message: String) {
+    private init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// The API's snake_case error code.
@@ -30,6 +34,9 @@ public struct CaseHubError: Error, Sendable, Equatable, CustomStringConvertible 
     public static func conflict(_ message: String) -> Self { .init(.conflict, message) }
     public static func payloadTooLarge(_ message: String) -> Self { .init(.payloadTooLarge, message) }
     public static func unsupportedMediaType(_ message: String) -> Self { .init(.unsupportedMediaType, message) }
+    public static func rateLimited(_ message: String, retryAfterSeconds: Int) -> Self {
+        .init(.rateLimited, message, retryAfterSeconds: retryAfterSeconds)
+    }
 
     public static let caseNotFound = notFound("no such case")
     public static let threadNotFound = notFound("no such thread")

@@ -75,6 +75,8 @@ extension HubConfiguration {
             guard case .sequence(let items) = value else { throw ConfigurationError(key: key, "must be a list: [email, webhook]") }
             coordination.escalationChannels = try Self.channels(items.map { $0.string ?? "" }, key)
         case "time_zone": timeZone = try Self.timeZone(Self.string(value, key), key)
+        case "rate_limit_per_minute": rateLimitPerMinute = try Self.rateLimitPerMinute(value.int, key)
+        case "rate_limit_burst": rateLimitBurst = try Self.rateLimitBurst(value.int, key)
         case "routing": coordination.routing = try RoutingRulesReader.read(value, key: key)
         case "access":
             guard case .mapping(let roles) = value else {
@@ -99,7 +101,7 @@ extension HubConfiguration {
             "CASEHUB_WEBHOOK_ALLOW_PRIVATE", "CASEHUB_RETRY_SCHEDULE", "CASEHUB_PUBLIC_URL", "CASEHUB_LOG_LEVEL",
             "CASEHUB_ENDPOINT_DISABLE_AFTER", "CASEHUB_WEBHOOK_CONCURRENCY", "CASEHUB_SMTP_CONCURRENCY", "CASEHUB_ACK_TIMEOUT",
             "CASEHUB_ACK_ESCALATION_INTERVAL", "CASEHUB_ACK_ESCALATION_LIMIT", "CASEHUB_MILESTONE_OVERDUE_GRACE", "CASEHUB_ESCALATION_CHANNELS",
-            "CASEHUB_TIME_ZONE", "CASEHUB_ROUTING",
+            "CASEHUB_TIME_ZONE", "CASEHUB_ROUTING", "CASEHUB_RATE_LIMIT_PER_MINUTE", "CASEHUB_RATE_LIMIT_BURST",
         ]
         return environment.keys.filter { $0.hasPrefix("CASEHUB_") && !known.contains($0) && !$0.hasPrefix("CASEHUB_ACCESS_") }.sorted()
     }
@@ -129,6 +131,8 @@ extension HubConfiguration {
                 coordination.escalationChannels = try Self.channels(
                     value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, name)
             case "CASEHUB_TIME_ZONE": timeZone = try Self.timeZone(value, name)
+            case "CASEHUB_RATE_LIMIT_PER_MINUTE": rateLimitPerMinute = try Self.rateLimitPerMinute(Int(value), name)
+            case "CASEHUB_RATE_LIMIT_BURST": rateLimitBurst = try Self.rateLimitBurst(Int(value), name)
             case "CASEHUB_ROUTING":
                 // The same list as the file's `routing:`, written as YAML or JSON on one line.
                 let node: Node?
@@ -202,6 +206,20 @@ extension HubConfiguration {
 
     private static func escalationLimit(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
         guard let value, (0...100).contains(value) else { throw ConfigurationError(key: key, "must be a whole number from 0 to 100") }
+        return value
+    }
+
+    private static func rateLimitPerMinute(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
+        guard let value, (0...1_000_000).contains(value) else {
+            throw ConfigurationError(key: key, "must be a whole number of requests a minute, 0 (no limit) to 1000000")
+        }
+        return value
+    }
+
+    private static func rateLimitBurst(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
+        guard let value, (1...1_000_000).contains(value) else {
+            throw ConfigurationError(key: key, "must be a whole number of requests from 1 to 1000000")
+        }
         return value
     }
 

@@ -26,6 +26,14 @@ public struct HubConfiguration: Sendable {
     public var coordination = CoordinationSettings.default
     /// The zone times are written in, in e-mails and the hub's messages.
     public var timeZone = QuietHours.defaultTimeZone
+    /// Requests a minute each participant token may make (`rate_limit_per_minute`, 0: no
+    /// limit) and at once (`rate_limit_burst`).
+    public var rateLimitPerMinute = 0
+    public var rateLimitBurst = 60
+    /// The limit those two set, if any.
+    public var rateLimit: RateLimit? {
+        rateLimitPerMinute > 0 ? RateLimit(perMinute: rateLimitPerMinute, burst: rateLimitBurst) : nil
+    }
 
     public init() {}
 }

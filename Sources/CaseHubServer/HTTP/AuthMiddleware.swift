@@ -2,10 +2,12 @@ import CaseHubCore
 import CaseHubStore
 import Hummingbird
 
-/// Resolves `Authorization: Bearer <token>` to the caller, or answers 401.
+/// Resolves `Authorization: Bearer <token>` to the caller, or answers 401; then holds a
+/// participant token to its rate limit, if one is set (429).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let tokens: TokenResolver
+    let rateLimiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers.first(.authorization) else {
@@ -16,6 +18,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw CaseHubError.unauthorized("the Authorization header must be: Bearer <token>")
         }
         let (principal, tokenHash) = try await tokens.principal(token: String(parts[1]))
+        if let rateLimiter, principal.role != .admin { try rateLimiter.take(for: tokenHash) }
         var context = context
         context.principal = principal
         context.tokenHash = tokenHash

@@ -25,6 +25,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if error.name == "unauthorized" {
                 response.headers[.wwwAuthenticate] = "Bearer"
             }
+            if let seconds = error.retryAfterSeconds {
+                response.headers[.retryAfter] = String(seconds)
+            }
             return response
         } catch let error as HTTPError {
             return Response.error(status: error.status, code: Self.code(of: error.status), message: error.body ?? Self.message(of: error.status))
@@ -43,6 +46,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case "conflict": .conflict
         case "payload_too_large": .contentTooLarge
         case "unsupported_media_type": .unsupportedMediaType
+        case "rate_limited": .tooManyRequests
         default: .internalServerError
         }
     }

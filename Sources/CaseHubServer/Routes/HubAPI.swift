@@ -11,12 +11,14 @@ struct HubAPI: Sendable {
     let emailWaiting: String?
     /// Shared with the live stream, so both drop a token's stale memberships together.
     let principals: PrincipalCache
+    /// Participant tokens' request budgets; nil: no limit.
+    let rateLimiter: RateLimiter?
     /// Thread pages as answered, while their case is unchanged.
     let pages = MessagePageCache()
     var tokens: TokenResolver { TokenResolver(store: store, cache: principals) }
 
     func register(on router: Router<HubRequestContext>) {
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens))
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: tokens, rateLimiter: rateLimiter))
         registerCases(on: v1)
         registerParticipants(on: v1)
         registerPreferences(on: v1)
