@@ -31,12 +31,15 @@ final class DeliveryBacklogGauges: Sendable {
         for channel in Delivery.Channel.allCases {
             for status in Self.statuses {
                 counts[Series(channel: channel, status: status)] = registry.makeGauge(
-                    name: "casehub_deliveries", labels: [("channel", channel.rawValue), ("status", status.rawValue)],
-                    help: "Deliveries not delivered, by channel and status")
+                    descriptor: MetricNameDescriptor(
+                        namespace: "casehub", metricName: "deliveries", unitName: "", helpText: "Deliveries not delivered, by channel and status"),
+                    labels: [("channel", channel.rawValue), ("status", status.rawValue)])
             }
             lags[channel] = registry.makeGauge(
-                name: "casehub_delivery_lag_seconds", labels: [("channel", channel.rawValue)],
-                help: "How long the most overdue pending or failed delivery has been due")
+                descriptor: MetricNameDescriptor(
+                    namespace: "casehub", metricName: "delivery_lag", unitName: "seconds",
+                    helpText: "How long the most overdue pending or failed delivery has been due"),
+                labels: [("channel", channel.rawValue)])
         }
         self.counts = counts
         self.lags = lags
