@@ -5,5 +5,5 @@ struct CaseHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "casehub",
         abstract: "The case manager's coordination hub: case threads, notifications and a tamper-evident case log.",
-        subcommands: [Serve.self, Migrate.self, MigrateData.self, TokenCommand.self, Demo.self, LogCommand.self, Export.self])
+        subcommands: [Serve.self, Migrate.self, MigrateData.self, TokenCommand.self, Demo.self, LogCommand.self, Export.self, Backup.self])
 }
