@@ -36,7 +36,7 @@ public func buildRouter(
     if let metrics { OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store) }
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
-    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals, rateLimiter: rateLimit.map(RateLimiter.init))
+    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals, rateLimiter: rateLimit.map { RateLimiter($0) })
         .register(on: router)
     allowedMethods.load(from: router)
     return router

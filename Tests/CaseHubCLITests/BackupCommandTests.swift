@@ -64,6 +64,28 @@ struct BackupCommandTests {
         }
     }
 
+    /// A file damaged on disk cannot be copied whole: the backup fails with one line and
+    /// leaves no partial copy behind (SQLite itself would leave one).
+    @Test(.timeLimit(.minutes(3)))
+    func aFailedBackupLeavesNoCopy() async throws {
+        try await withRunningHub("backup-damaged") { hub in
+            let hubCase = try await hub.admin.createCase(mrn: "RM-1")
+            for n in 1...400 { _ = try await hub.admin.postMessage(caseId: hubCase.id, thread: "ppa", body: "pesan nomor \(n)") }
+            hub.server.stop()
+            _ = try await CommandLineTests.sql("PRAGMA wal_checkpoint(TRUNCATE);", on: hub.scratch)
+            let file = try FileHandle(forUpdating: URL(fileURLWithPath: hub.scratch.databasePath))
+            let size = try file.seekToEnd()
+            try file.seek(toOffset: size / 3 / 4096 * 4096)
+            try file.write(contentsOf: Data(repeating: 0xFF, count: Int(size / 3)))
+            try file.close()
+
+            let target = hub.scratch.file("copy.sqlite").path
+            let result = try await runCaseHub(["backup", "--to", target], in: hub.scratch, environment: hub.environment)
+            #expect(result.status == 2 && result.stderrLines.count == 1 && result.stdout.isEmpty, "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: target), "a partial copy was left at \(target)")
+        }
+    }
+
     @Test func aBackupNeedsAnExistingHubAndAFolderToWriteIn() async throws {
         let scratch = try Scratch("backup-refused")
         defer { scratch.remove() }

@@ -175,6 +175,26 @@ import Testing
         }
     }
 
+    /// Within a group, `cases.log_seq` lags until the commit; a command asking for a case's
+    /// head (a read marker's "everything so far") must see what earlier commands appended.
+    @Test func aCommandSeesTheHeadEarlierCommandsOfItsGroupLeft() async throws {
+        try await StoreBackend.sqlite.withStore { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let caseValue = try await Sample.openCase(store)
+            let seen = try await sqlite.write { db in
+                var log = try LogAppender(caseId: caseValue.id, db: db)
+                try log.append(
+                    LogDraft(type: .messageEdited, thread: .ppa, parentSeq: nil, actor: Sample.nurse(in: caseValue.id), data: [:]),
+                    at: Timestamp.now())
+                try log.finish()
+                return (try LogAppender.currentSeq(of: caseValue.id, db: db), try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseValue.id]))
+            }
+            #expect(seen.0 == 2)
+            #expect(seen.1 == 1, "the row is written when the group commits")
+            #expect(try await store.logSeq(caseId: caseValue.id) == 2)
+        }
+    }
+
     @Test func aRolledBackCommandPutsBackTheGroupsHeadsAndForgetsTheRest() {
         let heads = CaseLogHeads()
         heads.loaded(CaseLogHeads.Head(status: .open, seq: 3, hash: "c"), of: "case-1")

@@ -23,33 +23,31 @@ final class RateLimiter: Sendable {
         var refilledAt: ContinuousClock.Instant
     }
 
-    /// Beyond this many buckets, the full ones are dropped (a full bucket is what a new one is).
-    static let bucketLimit = 50_000
-
     let limit: RateLimit
+    /// Beyond this many buckets, those full again are dropped (a full bucket is what a new one
+    /// is), so idle tokens cost nothing.
+    let bucketLimit: Int
     private let buckets = Mutex<[String: Bucket]>([:])
     private let clock = ContinuousClock()
 
-    init(_ limit: RateLimit) {
+    init(_ limit: RateLimit, bucketLimit: Int = 50_000) {
         self.limit = limit
+        self.bucketLimit = bucketLimit
     }
+
+    /// How many tokens have a bucket now.
+    var bucketCount: Int { buckets.withLock { $0.count } }
 
     /// Takes one request from the token's bucket, or throws `rate_limited` saying in how many
     /// whole seconds the next one is allowed.
     func take(for tokenHash: String) throws(CaseHubError) {
         let now = clock.now
-        let perSecond = Double(limit.perMinute) / 60
-        let capacity = Double(limit.burst)
         let wait: Double? = buckets.withLock { buckets in
-            var bucket = buckets[tokenHash] ?? Bucket(tokens: capacity, refilledAt: now)
-            let elapsed = now - bucket.refilledAt
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(capacity, bucket.tokens + seconds * perSecond)
-            bucket.refilledAt = now
-            defer {
-                if buckets.count >= Self.bucketLimit { buckets = buckets.filter { $0.value.tokens < capacity } }
-                buckets[tokenHash] = bucket
+            if buckets.count >= bucketLimit, buckets[tokenHash] == nil {
+                buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(limit.burst) }
             }
+            var bucket = buckets[tokenHash].map { refilled($0, at: now) } ?? Bucket(tokens: Double(limit.burst), refilledAt: now)
+            defer { buckets[tokenHash] = bucket }
             guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / perSecond }
             bucket.tokens -= 1
             return nil
@@ -60,5 +58,14 @@ final class RateLimiter: Sendable {
                 "this token made more than \(limit.perMinute) requests a minute (\(limit.burst) at once); try again in \(seconds) s",
                 retryAfterSeconds: seconds)
         }
+    }
+
+    private var perSecond: Double { Double(limit.perMinute) / 60 }
+
+    /// The bucket topped up for the time since it was last.
+    private func refilled(_ bucket: Bucket, at now: ContinuousClock.Instant) -> Bucket {
+        let elapsed = now - bucket.refilledAt
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Bucket(tokens: min(Double(limit.burst), bucket.tokens + seconds * perSecond), refilledAt: now)
     }
 }

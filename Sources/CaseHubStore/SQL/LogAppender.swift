@@ -37,6 +37,14 @@ struct LogAppender {
         self.db = db
     }
 
+    /// The case's last log `seq` as the running write sees it. Inside a write on SQLite,
+    /// `cases.log_seq` lags until the group commits: read it through here, not from the row.
+    static func currentSeq(of caseId: String, db: any SQLSession) throws -> Int {
+        if let head = db.logHeads?.head(of: caseId) { return head.seq }
+        guard let seq = try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseId]) else { throw CaseHubError.caseNotFound }
+        return seq
+    }
+
     private static func head(of caseId: String, db: any SQLSession) throws -> CaseLogHeads.Head {
         if let head = db.logHeads?.head(of: caseId) { return head }
         // The locking read makes concurrent commands on one case take turns, so `seq` stays

@@ -13,7 +13,7 @@ extension SQLStore {
             return CommitNews(items: [.passingEvent(caseId: caseId, thread: thread, event: event)])
         }
         _ = try await write(announcing: announcing) { db in
-            guard let logSeq = try db.int("SELECT log_seq FROM cases WHERE id = ?", [caseId]) else { throw CaseHubError.caseNotFound }
+            let logSeq = try LogAppender.currentSeq(of: caseId, db: db)
             // A marker past the end of the log stops at its end ("read everything so far"); kept
             // as given, it would count every later message as read.
             let upToSeq = min(upToSeq, logSeq)

@@ -8,7 +8,8 @@ import Synchronization
 /// Only the writer uses it, on its queue. The heads are right because every write to the file
 /// goes through this writer (one process owns the file). A command that fails is rolled back to
 /// its savepoint and its heads with it (``commandEnded(committed:)``); a group that fails
-/// forgets every head, which is then read again.
+/// forgets every head, which is then read again. Inside a write, then, `cases.log_seq` and
+/// `log_hash` may be behind: commands read a head through ``LogAppender``.
 final class CaseLogHeads: Sendable {
     struct Head: Sendable, Equatable {
         var status: Case.Status

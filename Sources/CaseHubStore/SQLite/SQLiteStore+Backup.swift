@@ -1,4 +1,5 @@
 import CaseHubCore
+import Foundation
 import GRDB
 import Logging
 
@@ -25,7 +26,18 @@ extension SQLiteStore {
     /// compact, and taken beside the writer without holding it up (only checkpoints wait).
     /// Copying the file itself is not safe while the hub runs: committed pages may still be
     /// in the WAL beside it. The copy is put in WAL mode, so it can replace the file as is.
+    /// On any error no copy is left behind.
     public func backUp(to path: String, logger: Logger) async throws -> BackupReport {
+        guard !FileManager.default.fileExists(atPath: path) else { throw BackupFailure(path: path, problem: "a file is there already") }
+        do {
+            return try await copyAndCheck(to: path, logger: logger)
+        } catch {
+            for file in [path, path + "-wal", path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+            throw error
+        }
+    }
+
+    private func copyAndCheck(to path: String, logger: Logger) async throws -> BackupReport {
         try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
         let copy = try DatabaseQueue(path: path)
         let (integrity, caseIds) = try await copy.writeWithoutTransaction { db in
@@ -33,7 +45,7 @@ extension SQLiteStore {
             return (try String.fetchAll(db, sql: "PRAGMA integrity_check"), try String.fetchAll(db, sql: "SELECT id FROM cases ORDER BY id"))
         }
         try copy.close()
-        guard integrity == ["ok"] else { throw BackupFailure(path: path, problem: integrity.joined(separator: "; ")) }
+        guard integrity == ["ok"] else { throw BackupFailure(path: path, problem: "SQLite's integrity check: " + integrity.joined(separator: "; ")) }
 
         let copied = try SQLiteStore(path: path, logger: logger, readOnly: true)
         var report = BackupReport()
@@ -48,9 +60,9 @@ extension SQLiteStore {
     }
 }
 
-/// The copy a backup wrote is not sound.
+/// No sound copy could be written at `path`.
 public struct BackupFailure: Error, CustomStringConvertible {
     public let path: String
     public let problem: String
-    public var description: String { "the copy at \(path) fails SQLite's integrity check: \(problem)" }
+    public var description: String { "no backup at \(path): \(problem)" }
 }
