@@ -4,18 +4,12 @@ import GRDB
 import Logging
 
 /// What a backup holds, as checked in the copy itself.
-public struct BackupReport: Sendable, Equatable {
+public struct BackupReport: Sendable {
     public var cases = 0
     public var logEntries = 0
     /// Cases whose chain does not verify in the copy (nor, then, in the file it was taken
     /// from), with the first bad `seq` of each.
     public var brokenChains: [(caseId: String, firstBadSeq: Int)] = []
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.cases == rhs.cases && lhs.logEntries == rhs.logEntries
-            && lhs.brokenChains.map(\.caseId) == rhs.brokenChains.map(\.caseId)
-            && lhs.brokenChains.map(\.firstBadSeq) == rhs.brokenChains.map(\.firstBadSeq)
-    }
 }
 
 extension SQLiteStore {
