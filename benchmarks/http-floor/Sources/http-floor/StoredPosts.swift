@@ -5,7 +5,6 @@
 // cost if its own work were free.
 import CSQLite
 import Dispatch
-import Synchronization
 
 final class StoredPosts: Sendable {
     private typealias Waiter = CheckedContinuation<Void, any Error>
@@ -13,11 +12,6 @@ final class StoredPosts: Sendable {
     private struct Post: Sendable {
         let body: [UInt8]
         let waiter: Waiter
-    }
-
-    private struct Queue {
-        var pending: [Post] = []
-        var draining = false
     }
 
     private struct Failure: Error, CustomStringConvertible {
@@ -29,7 +23,7 @@ final class StoredPosts: Sendable {
     private nonisolated(unsafe) let insert: OpaquePointer
     /// Stored with each post, standing for its rendered message.
     private let answer: [UInt8]
-    private let queue = Mutex(Queue())
+    private let pending = GroupCommitQueue<Post>()
     private let writerQueue = DispatchQueue(label: "http-floor.writer", qos: .userInitiated)
 
     init(path: String, answer: [UInt8]) throws {
@@ -50,26 +44,15 @@ final class StoredPosts: Sendable {
     /// Returns once the post is committed and synced.
     func store(_ body: [UInt8]) async throws {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            let startDraining = queue.withLock { queue in
-                queue.pending.append(Post(body: body, waiter: waiter))
-                defer { queue.draining = true }
-                return !queue.draining
+            if pending.enqueue(Post(body: body, waiter: waiter)) {
+                writerQueue.async { self.pending.drain(self.commitAndAnswer) }
             }
-            if startDraining { writerQueue.async { self.drain() } }
         }
     }
 
-    private func drain() {
-        while true {
-            let batch = queue.withLock { queue -> [Post] in
-                defer { queue.pending = [] }
-                if queue.pending.isEmpty { queue.draining = false }
-                return queue.pending
-            }
-            guard !batch.isEmpty else { return }
-            let outcome = Result { try commit(batch) }
-            for post in batch { post.waiter.resume(with: outcome) }
-        }
+    private func commitAndAnswer(_ batch: [Post]) {
+        let outcome = Result { try commit(batch) }
+        for post in batch { post.waiter.resume(with: outcome) }
     }
 
     private func commit(_ batch: [Post]) throws {

@@ -1,12 +1,15 @@
 // The hub's HTTP stack with nothing behind it: the same router options, one pass-through
-// middleware, HTTP/1.1 with WebSocket upgrades and auto-ping, the same server name, and two
+// middleware, HTTP/1.1 with WebSocket upgrades and auto-ping, the same server name, and
 // routes shaped like the hub's `GET /healthz` and `POST .../messages`. The POST checks only
 // that a bearer token is present, reads the body without parsing it, and answers a fixed
 // Message-shaped JSON of about 700 bytes. `POST .../stored` does the same and also stores the
 // body durably before answering (``StoredPosts``), in the SQLite file FLOOR_DATABASE names.
+// `POST .../chained` and `.../logged` do the least the contract asks of a post: check the token,
+// parse the body, and store the message with its hash-chained log entry (``ChainedPosts``).
 // Port from FLOOR_PORT (0 = any free port).
 import Hummingbird
 import HummingbirdWebSocket
+import Foundation
 import Logging
 
 #if canImport(Glibc)
@@ -53,8 +56,8 @@ router.post("v1/cases/:case/threads/:thread/messages") { request, context in
     return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: messageAnswer))
 }
 
-let storedPosts = try StoredPosts(path: getenv("FLOOR_DATABASE").map { String(cString: $0) } ?? "http-floor.sqlite",
-    answer: Array(messageAnswer.readableBytesView))
+let database = getenv("FLOOR_DATABASE").map { String(cString: $0) } ?? "http-floor.sqlite"
+let storedPosts = try StoredPosts(path: database, answer: Array(messageAnswer.readableBytesView))
 router.post("v1/cases/:case/threads/:thread/stored") { request, context in
     guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else {
         throw HTTPError(.unauthorized)
@@ -64,6 +67,32 @@ router.post("v1/cases/:case/threads/:thread/stored") { request, context in
     let body = try await request.body.collect(upTo: 1 << 20)
     try await storedPosts.store(Array(body.readableBytesView))
     return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: messageAnswer))
+}
+
+/// The chained post's caller: tokens are known by their SHA-256, as the hub keeps them.
+let authors = [sha256Hex(Array("floor".utf8)): ChainedPosts.Author(id: "019ab3c2-3a00-7b45-8c67-89abcdef0123", role: "admin", name: "bench")]
+struct PostedMessage: Decodable {
+    let body: String
+    let kind: String?
+}
+/// `.../chained` keeps a message row and a log entry per post; `.../logged` the entry alone.
+for (route, keepsMessageRows) in [("chained", true), ("logged", false)] {
+    let posts = try ChainedPosts(path: "\(database)-\(route)", keepsMessageRows: keepsMessageRows)
+    router.post("v1/cases/:case/threads/:thread/\(route)") { request, context in
+        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
+              let author = authors[sha256Hex(Array(authorization.utf8.dropFirst(7)))] else {
+            throw HTTPError(.unauthorized)
+        }
+        let caseId = try context.parameters.require("case")
+        let thread = try context.parameters.require("thread")
+        guard ["patient", "family", "ppa", "payer"].contains(thread) else { throw HTTPError(.notFound) }
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let posted: PostedMessage
+        do { posted = try JSONDecoder().decode(PostedMessage.self, from: Data(body.readableBytesView)) } catch { throw HTTPError(.badRequest) }
+        guard !posted.body.isEmpty else { throw HTTPError(.badRequest) }
+        let answer = try await posts.post(.init(caseId: caseId, thread: thread, author: author, kind: posted.kind ?? "text", body: posted.body))
+        return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+    }
 }
 
 let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
