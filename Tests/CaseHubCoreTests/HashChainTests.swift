@@ -75,6 +75,49 @@ import Testing
         #expect(Self.verify(entries) == .intact(entries: 4))
     }
 
+    /// The chain of ``chain()`` and then: m2 posted (4), m1 redacted (5), its text erased at 2.
+    static func chainWithARedaction() -> [LogEntry] {
+        var entries = chain()
+        for draft in [
+            LogDraft(
+                type: .messagePosted, thread: .family, parentSeq: nil, actor: actor, data: ["message_id": "m2"],
+                content: ["body": "Obat diminum sesudah makan", "data": [:]]),
+            LogDraft(type: .messageRedacted, thread: .family, parentSeq: 2, actor: actor, data: ["message_id": "m1"]),
+        ] {
+            let seq = entries.count + 1
+            entries.append(HashChain.seal(draft, caseId: "c1", seq: seq, at: "2026-11-23T08:00:0\(seq).000Z", prevHash: entries[seq - 2].hash))
+        }
+        entries[1].content = nil
+        return entries
+    }
+
+    @Test func aBreakAfterARedactedMessageIsNamedAtTheBreak() {
+        var entries = Self.chainWithARedaction()
+        #expect(Self.verify(entries) == .intact(entries: 5))
+        entries[3].content = ["body": "Obat diminum sebelum makan", "data": [:]]
+        #expect(Self.verify(entries) == .broken(firstBadSeq: 4), "the text missing at 2 is explained by the redaction at 5")
+    }
+
+    @Test func aRowRemovedJustBeforeARedactionIsNamed() {
+        var entries = Self.chainWithARedaction()
+        entries.remove(at: 3)
+        #expect(Self.verify(entries, headSeq: 5, headHash: Self.chainWithARedaction()[4].hash) == .broken(firstBadSeq: 4))
+    }
+
+    @Test func aForgedRedactionPastTheBreakExplainsNothing() {
+        var entries = Self.chainWithARedaction()
+        entries[3].at = "2026-11-23T09:00:00.000Z"  // the break
+        entries[4].data = ["message_id": "m1", "note": "forged"]  // its hash no longer matches
+        #expect(Self.verify(entries) == .broken(firstBadSeq: 2), "the text missing at 2 stays unexplained")
+    }
+
+    @Test func textMissingWithoutARedactionIsNamedBeforeALaterBreak() {
+        var entries = Self.chainWithARedaction()
+        entries.removeLast()
+        entries[3].content = ["body": "Obat diminum sebelum makan", "data": [:]]
+        #expect(Self.verify(entries) == .broken(firstBadSeq: 2))
+    }
+
     @Test func removedEntryIsCaughtAtTheGap() {
         var entries = Self.chain()
         entries.remove(at: 1)

@@ -154,6 +154,26 @@ struct LogTests {
         }
     }
 
+    @Test("a changed row after a redacted message is named by verify, not the redacted one", TestDatabase.sqliteFileOnly)
+    func tamperAfterARedaction() async throws {
+        try await withHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let first = try await hub.postMessage(caseId: caseId, thread: "family", body: "salah kirim")
+            let second = try await hub.postMessage(caseId: caseId, thread: "family", body: "kontrol hari Senin")
+            let firstId = try #require(first["id"] as? String)
+            let secondSeq = try #require(second["seq"] as? Int)
+            #expect(try await hub.request(.delete, "/v1/cases/\(caseId)/messages/\(firstId)", token: hub.adminToken).status == .ok)
+            #expect(try await hub.verify(caseId: caseId)["ok"] as? Bool == true)
+            let changed = try sqlite3(
+                hub.databasePath,
+                "UPDATE log_entries SET at = replace(at, '.', ',') WHERE case_id = '\(caseId)' AND seq = \(secondSeq); SELECT changes();")
+            #expect(changed == "1")
+            let verdict = try await hub.verify(caseId: caseId)
+            #expect(verdict["ok"] as? Bool == false)
+            #expect(verdict["first_bad_seq"] as? Int == secondSeq)
+        }
+    }
+
     @Test("a removed last entry is caught by verify", TestDatabase.sqliteFileOnly)
     func tamperTruncate() async throws {
         try await withHub { hub in

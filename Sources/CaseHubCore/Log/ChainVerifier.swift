@@ -5,6 +5,12 @@
 /// its held content does not match `content_sha256`. Content may be missing only where a later
 /// `message.redacted` entry erased it. After the last entry the case's recorded head (last
 /// `seq` and hash) must match too, which catches a log cut short at its end.
+///
+/// From a broken entry on, the verifier still reads redaction entries (the breaking one too,
+/// as a row missing before a redaction breaks the chain at the redaction), only to learn
+/// whether content missing before the break was redacted: if so, the first bad `seq` is the
+/// break's, not that of a message legitimately redacted after it. Such an entry counts only
+/// when its own hash matches its fields; `ok` is false either way.
 public struct ChainVerifier: Sendable {
     public enum Result: Sendable, Equatable {
         case intact(entries: Int)
@@ -26,17 +32,28 @@ public struct ChainVerifier: Sendable {
 
     public init() {}
 
-    /// Feeds the next entry; returns false once the chain is known to be broken.
+    /// Whether the verdict may still depend on entries not fed yet: while the chain holds, and
+    /// after a break while content missing before it awaits its redaction entry.
+    public var needsMore: Bool { firstBad == nil || !erasures.isEmpty }
+
+    /// Whether every entry fed so far holds.
+    public var holdsSoFar: Bool { firstBad == nil }
+
+    /// Feeds the next entry; returns ``needsMore``.
     @discardableResult
     public mutating func check(_ entry: LogEntry) -> Bool {
-        guard firstBad == nil else { return false }
+        guard firstBad == nil else {
+            settleErasuresPastTheBreak(by: entry)
+            return needsMore
+        }
         guard entry.seq == expectedSeq, entry.prevHash == previousHash, Self.hashMatches(entry), Self.contentMatches(entry) else {
             firstBad = expectedSeq
-            return false
+            settleErasuresPastTheBreak(by: entry)
+            return needsMore
         }
         if entry.content == nil, !account(forMissingContentOf: entry) {
             firstBad = expectedSeq
-            return false
+            return needsMore
         }
         previousHash = entry.hash
         expectedSeq += 1
@@ -64,16 +81,31 @@ public struct ChainVerifier: Sendable {
     /// Returns false when the content could never have been erased legitimately.
     private mutating func account(forMissingContentOf entry: LogEntry) -> Bool {
         guard let data = try? entry.data.parsed() else { return false }
-        if entry.type == LogEntryType.messageRedacted.rawValue, let id = data["message_id"]?.stringValue {
-            erasures.removeAll { $0.messageIds.contains(id) }
-            return true
-        }
+        if settleErasures(ifRedaction: entry, data: data) { return true }
         guard data["content_sha256"] != nil else { return true }
         let erasable: Set<String> = [LogEntryType.messagePosted.rawValue, LogEntryType.messageEdited.rawValue, LogEntryType.messageRelayed.rawValue]
         guard erasable.contains(entry.type) else { return false }
         // A relay's note goes with either message: the one relayed or its copy.
         let ids = ["message_id", "relayed_message_id"].compactMap { data[$0]?.stringValue }
         erasures.append((entry.seq, Set(ids)))
+        return true
+    }
+
+    /// A redaction entry at or past the break, whose own hash holds, still explains content
+    /// erased before it.
+    private mutating func settleErasuresPastTheBreak(by entry: LogEntry) {
+        guard !erasures.isEmpty, entry.type == LogEntryType.messageRedacted.rawValue, Self.hashMatches(entry),
+            let data = try? entry.data.parsed()
+        else { return }
+        settleErasures(ifRedaction: entry, data: data)
+    }
+
+    /// A redaction entry explains the missing content of its message's entries before it.
+    /// Returns whether `entry` is one.
+    @discardableResult
+    private mutating func settleErasures(ifRedaction entry: LogEntry, data: JSONValue) -> Bool {
+        guard entry.type == LogEntryType.messageRedacted.rawValue, let id = data["message_id"]?.stringValue else { return false }
+        erasures.removeAll { $0.messageIds.contains(id) }
         return true
     }
 

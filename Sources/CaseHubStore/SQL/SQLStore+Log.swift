@@ -31,11 +31,11 @@ extension SQLStore {
             try Self.forEachRow("SELECT \(Columns.logEntry) FROM log_entries", caseId: caseId, seqColumn: 1, db: db) { row in
                 guard let entry = try? RowDecoding.logEntry(row) else {
                     chain.unreadableEntry()
-                    return false
+                    return chain.needsMore
                 }
-                guard chain.check(entry) else { return false }
-                state.record(entry)
-                return true
+                let needsMore = chain.check(entry)
+                if chain.holdsSoFar { state.record(entry) }
+                return needsMore
             }
             let verdict = chain.finish(headSeq: caseRow[7], headHash: caseRow[8])
             guard case .intact = verdict else { return verdict }
