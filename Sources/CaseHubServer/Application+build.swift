@@ -21,10 +21,11 @@ import ServiceLifecycle
 /// - Parameter principals: the token cache, shared with the stream router so that both forget
 ///   a token's stale memberships together.
 /// - Parameter console: the web console served at `/`; none when nil.
-/// - Parameter rateLimit: the request budget of each participant token; none when nil.
+/// - Parameter rateLimiter: holds each participant token to its request budget, shared with
+///   the stream router; none when nil.
 public func buildRouter(
     store: any Store, policy: AccessPolicy, metrics: PrometheusCollectorRegistry? = nil, emailWaiting: String? = nil,
-    principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil, rateLimit: RateLimit? = nil
+    principals: PrincipalCache = PrincipalCache(), console: WebConsole? = nil, rateLimiter: RateLimiter? = nil
 ) -> Router<HubRequestContext> {
     // HEAD answers wherever GET does (load balancers probe `/healthz` with HEAD).
     let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -36,7 +37,7 @@ public func buildRouter(
     if let metrics { OperationsRoutes.registerMetrics(on: router, registry: metrics, store: store) }
     OperationsRoutes.register(on: router, store: store, emailWaiting: emailWaiting)
     console?.register(on: router)
-    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals, rateLimiter: rateLimit.map { RateLimiter($0) })
+    HubAPI(store: store, policy: policy, emailWaiting: emailWaiting, principals: principals, rateLimiter: rateLimiter)
         .register(on: router)
     allowedMethods.load(from: router)
     return router
@@ -48,12 +49,15 @@ public func buildRouter(
 ///   (code 4008) and must reconnect with `after`.
 /// - Parameter accessCheckInterval: how often an idle reader's token is checked again (a
 ///   revoked one is closed with code 4003).
+/// - Parameter rateLimiter: the API's limiter: each new connection takes one request from the
+///   participant token's budget.
 public func buildStreamRouter(
     store: any Store, policy: AccessPolicy, principals: PrincipalCache, maxLag: Duration = .seconds(30),
-    accessCheckInterval: Duration = .seconds(10)
+    accessCheckInterval: Duration = .seconds(10), rateLimiter: RateLimiter? = nil
 ) -> Router<StreamRequestContext> {
     let router = Router(context: StreamRequestContext.self)
-    var stream = CaseStream(store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals))
+    var stream = CaseStream(
+        store: store, policy: policy, tokens: TokenResolver(store: store, cache: principals), rateLimiter: rateLimiter)
     stream.maxLag = maxLag
     stream.accessCheckInterval = accessCheckInterval
     stream.register(on: router)
@@ -64,11 +68,12 @@ public func buildStreamRouter(
 /// open through proxies and find dead peers.
 public func hubServer(
     store: any Store, policy: AccessPolicy, principals: PrincipalCache, streamMaxLag: Duration = .seconds(30),
-    streamAccessCheckInterval: Duration = .seconds(10)
+    streamAccessCheckInterval: Duration = .seconds(10), rateLimiter: RateLimiter? = nil
 ) -> HTTPServerBuilder {
     .http1WebSocketUpgrade(
         webSocketRouter: buildStreamRouter(
-            store: store, policy: policy, principals: principals, maxLag: streamMaxLag, accessCheckInterval: streamAccessCheckInterval),
+            store: store, policy: policy, principals: principals, maxLag: streamMaxLag, accessCheckInterval: streamAccessCheckInterval,
+            rateLimiter: rateLimiter),
         configuration: .init(ws: .init(autoPing: .enabled(timePeriod: .seconds(30)))))
 }
 
@@ -90,11 +95,12 @@ public func buildApplication(
     console: WebConsole? = nil, services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let principals = PrincipalCache()
+    let rateLimiter = configuration.rateLimit.map { RateLimiter($0) }
     var app = Application(
         router: buildRouter(
             store: store, policy: configuration.access, metrics: metrics, emailWaiting: configuration.deliverySettings.emailWaitingReason,
-            principals: principals, console: console, rateLimit: configuration.rateLimit),
-        server: hubServer(store: store, policy: configuration.access, principals: principals),
+            principals: principals, console: console, rateLimiter: rateLimiter),
+        server: hubServer(store: store, policy: configuration.access, principals: principals, rateLimiter: rateLimiter),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CaseHub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

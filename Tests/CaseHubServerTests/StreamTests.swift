@@ -15,7 +15,7 @@ import Testing
 @Suite struct StreamTests {
     /// A hub listening on 127.0.0.1 with the WebSocket server, as `casehub serve` runs it.
     func withLiveHub(
-        streamMaxLag: Duration = .seconds(30), accessCheckInterval: Duration = .seconds(10),
+        streamMaxLag: Duration = .seconds(30), accessCheckInterval: Duration = .seconds(10), rateLimit: RateLimit? = nil,
         _ body: @Sendable (HubClient, any Store) async throws -> Void
     ) async throws {
         try await TestDatabase.with { database in
@@ -24,11 +24,12 @@ import Testing
         let token = Token.make()
         _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
         let principals = PrincipalCache()
+        let rateLimiter = rateLimit.map { RateLimiter($0) }
         let app = Application(
-            router: buildRouter(store: store, policy: .default, principals: principals),
+            router: buildRouter(store: store, policy: .default, principals: principals, rateLimiter: rateLimiter),
             server: hubServer(
                 store: store, policy: .default, principals: principals, streamMaxLag: streamMaxLag,
-                streamAccessCheckInterval: accessCheckInterval))
+                streamAccessCheckInterval: accessCheckInterval, rateLimiter: rateLimiter))
         try await app.test(.live) { client in
             try await body(HubClient(client: client, adminToken: token, databasePath: path), store)
         }
@@ -270,6 +271,45 @@ import Testing
             #expect(try await store.revokeToken(id: tokenId))
             let close = try await socket.value
             #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
+        }
+    }
+
+    /// A client reconnecting in a loop is held to its token's budget, which the API's requests
+    /// share; the admin's connections are never counted.
+    @Test func aParticipantsConnectionsCountAgainstItsRateLimit() async throws {
+        // One request a minute refills: none comes back while the test runs, however slow the machine.
+        try await withLiveHub(rateLimit: RateLimit(perMinute: 1, burst: 3)) { hub, _ in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "jadwal kontrol")
+            #expect(try await hub.get("/v1/cases/\(caseId)", token: family.token).status == .ok)
+            let frames = try await collect(hub, caseId: caseId, headers: bearer(family.token)) { $0.count == 1 }
+            #expect(frames.count == 1)
+            #expect(try await hub.get("/v1/cases/\(caseId)", token: family.token).status == .ok)
+
+            // The budget of 3 is spent: the next upgrade (on a connection of its own, as the
+            // server upgrades only a connection's first request) is refused as every refused
+            // upgrade is, with an empty 400; the same request without the upgrade says why.
+            let upgrade: HTTPFields = [
+                .authorization: "Bearer \(family.token)", .connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13",
+                .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
+            ]
+            let port = try #require(hub.client.port)
+            let refused = try await TestClient.withClient(host: "localhost", port: port) { client in
+                try await client.get("/v1/cases/\(caseId)/stream", headers: upgrade).status
+            }
+            #expect(refused == .badRequest)
+            await #expect(throws: (any Error).self) {
+                _ = try await collect(hub, caseId: caseId, headers: bearer(family.token)) { $0.count == 1 }
+            }
+            let why = try await hub.get("/v1/cases/\(caseId)/stream", token: family.token)
+            expectError(why, .tooManyRequests, "rate_limited")
+            #expect((why.headers[.retryAfter].flatMap { Int($0) } ?? 0) >= 1, "\(why.headers)")
+
+            for _ in 1...5 {
+                let adminFrames = try await collect(hub, caseId: caseId, headers: bearer(hub.adminToken)) { $0.count == 1 }
+                #expect(adminFrames.count == 1)
+            }
         }
     }
 

@@ -21,7 +21,7 @@ func withHub(
     let path = database.path
     let token = Token.make()
     _ = try await store.issueAdminToken(name: "ops", tokenHash: Token.hash(token))
-    let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting, rateLimit: rateLimit))
+    let app = Application(router: buildRouter(store: store, policy: policy, emailWaiting: emailWaiting, rateLimiter: rateLimit.map { RateLimiter($0) }))
     try await app.test(.router) { client in
         try await body(HubClient(client: client, adminToken: token, databasePath: path))
     }

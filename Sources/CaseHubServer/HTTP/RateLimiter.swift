@@ -16,8 +16,9 @@ public struct RateLimit: Sendable, Equatable {
     }
 }
 
-/// The token buckets of ``RateLimit``, one per token that made a request lately.
-final class RateLimiter: Sendable {
+/// The token buckets of ``RateLimit``, one per token that made a request lately. One limiter
+/// serves the API and the live stream's upgrades, so that a token's budget covers both.
+public final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var refilledAt: ContinuousClock.Instant
@@ -30,7 +31,7 @@ final class RateLimiter: Sendable {
     private let buckets = Mutex<[String: Bucket]>([:])
     private let clock = ContinuousClock()
 
-    init(_ limit: RateLimit, bucketLimit: Int = 50_000) {
+    public init(_ limit: RateLimit, bucketLimit: Int = 50_000) {
         self.limit = limit
         self.bucketLimit = bucketLimit
     }

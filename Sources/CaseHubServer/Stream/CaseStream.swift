@@ -25,6 +25,9 @@ struct CaseStream: Sendable {
     let store: any Store
     let policy: AccessPolicy
     let tokens: TokenResolver
+    /// Each new connection of a participant token takes one request from its budget, so a
+    /// reconnect loop is held like any other.
+    let rateLimiter: RateLimiter?
 
     /// How long a reader may stay behind the log before it is closed with ``tooSlowCloseCode``.
     var maxLag: Duration = .seconds(30)
@@ -46,7 +49,7 @@ struct CaseStream: Sendable {
     func register(on router: Router<StreamRequestContext>) {
         router.add(middleware: ErrorMiddleware())
         router.ws("v1/cases/:case/stream") { request, context in
-            _ = try await subscriber(request, parameters: context.parameters)
+            _ = try await subscriber(request, parameters: context.parameters, takesFromBudget: true)
             let offered = Self.offeredSubprotocols(request)
             return .upgrade(offered.contains(Self.subprotocol) ? [.secWebSocketProtocol: Self.subprotocol] : [:])
         } onUpgrade: { inbound, outbound, context in
@@ -68,12 +71,16 @@ struct CaseStream: Sendable {
         }
     }
 
-    /// Who is asking, for which case, from which `seq`: 401, 404 and 400 as the API answers.
-    private func subscriber(_ request: Request, parameters: Parameters) async throws -> Subscriber {
+    /// Who is asking, for which case, from which `seq`: 401, 429, 404 and 400 as the API answers.
+    ///
+    /// - Parameter takesFromBudget: whether this asking counts against a participant token's
+    ///   rate limit: the upgrade's does; the second look once upgraded does not.
+    private func subscriber(_ request: Request, parameters: Parameters, takesFromBudget: Bool = false) async throws -> Subscriber {
         guard let token = Self.token(request) else {
             throw CaseHubError.unauthorized("missing Authorization: Bearer <token> (or a casehub.bearer.<token> WebSocket protocol)")
         }
         let (principal, tokenHash) = try await tokens.storedPrincipal(token: token)
+        if takesFromBudget, let rateLimiter, principal.role != .admin { try rateLimiter.take(for: tokenHash) }
         let caseId = try parameters.require("case")
         guard principal.canSee(caseId: caseId), try await store.getCase(id: caseId) != nil else { throw CaseHubError.caseNotFound }
         let after = try request.queryInt("after", in: 0...Int.max) ?? 0
