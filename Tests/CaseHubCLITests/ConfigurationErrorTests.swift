@@ -55,6 +55,10 @@ struct ConfigurationErrorTests {
         try await Self.serveMustFail("env-port", environment: ["CASEHUB_PORT": "notaport"], naming: ["CASEHUB_PORT"])
     }
 
+    @Test func listenAddressThatIsNoHost() async throws {
+        try await Self.serveMustFail("env-host", environment: ["CASEHUB_HOST": "not..a..host"], naming: ["CASEHUB_HOST"])
+    }
+
     @Test func databaseURLOfAnUnknownKind() async throws {
         try await Self.serveMustFail("env-mysql", environment: ["CASEHUB_DATABASE_URL": "mysql://x"], naming: ["database_url"])
     }
@@ -74,6 +78,14 @@ struct ConfigurationErrorTests {
     @Test func unusableSQLitePath() async throws {
         try await Self.serveMustFail(
             "sqlite-proc", environment: ["CASEHUB_DATABASE_URL": "sqlite:///proc/nonexistent/x.sqlite"], naming: [])
+        // A path mistyped deep in the tree makes no folders: only the file's own folder is made.
+        let scratch = try Scratch("sqlite-deep")
+        defer { scratch.remove() }
+        let deep = scratch.file("nowhere/deeper/hub.sqlite").path
+        try await Self.serveMustFail(
+            "sqlite-deep", environment: ["CASEHUB_DATABASE_URL": "sqlite://\(deep)"],
+            naming: ["database_url", scratch.file("nowhere").path, "does not exist"])
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("nowhere").path))
     }
 
     @Test(.timeLimit(.minutes(2)))

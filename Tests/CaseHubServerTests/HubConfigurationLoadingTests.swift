@@ -155,6 +155,14 @@ import Testing
         ("retry_schedule: soon\n", "retry_schedule"),
         ("database_url: mysql://db/hub\n", "database_url"),
         ("smtp_url: http://mail\n", "smtp_url"),
+        ("smtp_url: smtp://\n", "smtp_url"),
+        ("smtp_url: smtp://mail:99999\n", "smtp_url"),
+        ("smtp_from: not-an-address\n", "smtp_from"),
+        ("smtp_from: \"hub@rs.example.id\\r\\nBcc: x@y.z\"\n", "smtp_from"),
+        ("public_url: rs.example.id\n", "public_url"),
+        ("public_url: ftp://rs.example.id\n", "public_url"),
+        ("host: not..a..host\n", "host"),
+        ("host: \"10.0.0.1 \"\n", "host"),
         ("access:\n  family: [kitchen]\n", "access.family"),
         ("access:\n  admin: [family]\n", "access.admin"),
         ("- just\n- a list\n", "config"),
@@ -169,13 +177,37 @@ import Testing
 
     @Test(arguments: [
         ("CASEHUB_PORT", "eighty"), ("CASEHUB_DATABASE_URL", "mysql://x"), ("CASEHUB_LOG_LEVEL", "loud"),
-        ("CASEHUB_WEBHOOK_ALLOW_PRIVATE", "yes please"), ("CASEHUB_ACCESS_NURSE", "ppa"),
+        ("CASEHUB_WEBHOOK_ALLOW_PRIVATE", "yes please"), ("CASEHUB_ACCESS_NURSE", "ppa"), ("CASEHUB_HOST", "not..a..host"),
+        ("CASEHUB_SMTP_URL", "smtp://"), ("CASEHUB_SMTP_FROM", "notanaddress"), ("CASEHUB_PUBLIC_URL", "notaurl"),
     ])
     func environmentMistakesNameTheirVariable(_ name: String, _ value: String) {
         let file = Self.packageRoot.appendingPathComponent("config/casehub.yaml").path
         let problem = error { try HubConfiguration.load(file: file, environment: [name: value]) }
         // Database URLs are reported under the key they share with the file.
         #expect(problem?.key == (name == "CASEHUB_DATABASE_URL" ? "database_url" : name))
+    }
+
+    @Test func placesInTheirUsualFormsAreAccepted() throws {
+        let file = Self.packageRoot.appendingPathComponent("config/casehub.yaml").path
+        for (name, value) in [
+            ("CASEHUB_HOST", "0.0.0.0"), ("CASEHUB_HOST", "::1"), ("CASEHUB_HOST", "localhost"), ("CASEHUB_HOST", "casehub-1.rs.example.id"),
+            ("CASEHUB_SMTP_URL", "smtp://127.0.0.1:2525"), ("CASEHUB_SMTP_URL", "smtps://user:secret@mail.rs.example.id:465"),
+            ("CASEHUB_SMTP_URL", "smtp://[::1]:25"), ("CASEHUB_SMTP_FROM", "casehub@localhost"),
+            ("CASEHUB_SMTP_FROM", "mpp.casehub@rs.example.id"), ("CASEHUB_PUBLIC_URL", "https://casehub.rs.example.id/mpp"),
+            ("CASEHUB_PUBLIC_URL", "http://127.0.0.1:8080"), ("CASEHUB_HOST", "smtp_relay"), ("CASEHUB_HOST", "casehub.rs.example.id."),
+            ("CASEHUB_HOST", "fe80::1%eth0"), ("CASEHUB_SMTP_FROM", ""),
+        ] {
+            #expect(throws: Never.self, "\(name)=\(value)") { try HubConfiguration.load(file: file, environment: [name: value]) }
+        }
+    }
+
+    @Test func placeErrorsStayOnOneLineAndHidePasswords() {
+        let relay = error { try HubConfiguration.load(file: nil, environment: ["CASEHUB_SMTP_URL": "smtps://mpp:s3cret@mail:99999"]) }
+        #expect(relay?.key == "CASEHUB_SMTP_URL")
+        #expect(relay.map { !$0.description.contains("s3cret") && $0.description.contains("mpp:***@mail") } == true, "\(String(describing: relay))")
+        let sender = error { try HubConfiguration.load(file: nil, environment: ["CASEHUB_SMTP_FROM": "hub@rs.id\r\nBcc: x@y.z"]) }
+        #expect(sender?.key == "CASEHUB_SMTP_FROM")
+        #expect(sender.map { !$0.description.contains("\n") && !$0.description.contains("\r") } == true)
     }
 
     @Test func aNamedFileMustExist() {

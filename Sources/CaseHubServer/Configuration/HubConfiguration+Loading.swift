@@ -53,16 +53,16 @@ extension HubConfiguration {
             return
         }
         switch key {
-        case "host": host = try Self.string(value, key)
+        case "host": host = try Self.host(Self.string(value, key), key)
         case "port": port = try Self.port(value.int, key)
         case "database_url": database = try DatabaseLocation(url: Self.string(value, key))
-        case "smtp_url": smtpURL = try Self.smtpURL(Self.string(value, key))
-        case "smtp_from": smtpFrom = try Self.string(value, key)
+        case "smtp_url": smtpURL = try Self.smtpURL(Self.string(value, key), key)
+        case "smtp_from": smtpFrom = try Self.smtpFrom(Self.string(value, key), key)
         case "webhook_allow_private":
             guard let flag = value.bool else { throw ConfigurationError(key: key, "must be true or false") }
             webhookAllowPrivate = flag
         case "retry_schedule": retrySchedule = try Self.retrySchedule(Self.string(value, key), key)
-        case "public_url": publicURL = try Self.string(value, key)
+        case "public_url": publicURL = try Self.publicURL(Self.string(value, key), key)
         case "endpoint_disable_after": endpointDisableAfter = try Self.delay(Self.string(value, key), key)
         case "webhook_concurrency": webhookConcurrency = try Self.concurrency(value.int, key)
         case "smtp_concurrency": smtpConcurrency = try Self.concurrency(value.int, key)
@@ -109,16 +109,16 @@ extension HubConfiguration {
     mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         for (name, value) in environment where name.hasPrefix("CASEHUB_") {
             switch name {
-            case "CASEHUB_HOST": host = value
+            case "CASEHUB_HOST": host = try Self.host(value, name)
             case "CASEHUB_PORT": port = try Self.port(Int(value), name)
             case "CASEHUB_DATABASE_URL": database = try DatabaseLocation(url: value)
-            case "CASEHUB_SMTP_URL": smtpURL = value.isEmpty ? nil : try Self.smtpURL(value)
-            case "CASEHUB_SMTP_FROM": smtpFrom = value
+            case "CASEHUB_SMTP_URL": smtpURL = value.isEmpty ? nil : try Self.smtpURL(value, name)
+            case "CASEHUB_SMTP_FROM": if !value.isEmpty { smtpFrom = try Self.smtpFrom(value, name) }  // empty: the file's or the default
             case "CASEHUB_WEBHOOK_ALLOW_PRIVATE":
                 guard let flag = Bool(value.lowercased()) else { throw ConfigurationError(key: name, "must be true or false") }
                 webhookAllowPrivate = flag
             case "CASEHUB_RETRY_SCHEDULE": retrySchedule = try Self.retrySchedule(value, name)
-            case "CASEHUB_PUBLIC_URL": publicURL = value
+            case "CASEHUB_PUBLIC_URL": publicURL = try Self.publicURL(value, name)
             case "CASEHUB_ENDPOINT_DISABLE_AFTER": endpointDisableAfter = try Self.delay(value, name)
             case "CASEHUB_WEBHOOK_CONCURRENCY": webhookConcurrency = try Self.concurrency(Int(value), name)
             case "CASEHUB_SMTP_CONCURRENCY": smtpConcurrency = try Self.concurrency(Int(value), name)
@@ -170,13 +170,6 @@ extension HubConfiguration {
 
     private static func port(_ value: Int?, _ key: String) throws(ConfigurationError) -> Int {
         guard let value, (0...65535).contains(value) else { throw ConfigurationError(key: key, "must be a port number from 0 to 65535") }
-        return value
-    }
-
-    private static func smtpURL(_ value: String) throws(ConfigurationError) -> String {
-        guard value.hasPrefix("smtp://") || value.hasPrefix("smtps://") else {
-            throw ConfigurationError(key: "smtp_url", "'\(value)' is neither smtp://host:port nor smtps://host:port")
-        }
         return value
     }
 

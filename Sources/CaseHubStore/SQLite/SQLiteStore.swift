@@ -37,8 +37,7 @@ public final class SQLiteStore: SQLStore {
         if readOnly {
             guard FileManager.default.fileExists(atPath: path) else { throw MissingDatabase(path: path) }
         } else {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Self.makeFolder(of: path)
         }
         var configuration = Configuration()
         configuration.readonly = readOnly
@@ -100,6 +99,36 @@ public final class SQLiteStore: SQLStore {
             try db.run("UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE lease_until_ms IS NOT NULL")
         }
     }
+}
+
+extension SQLiteStore {
+    /// Creates the database file's own folder when it is missing (the default `./data`), but
+    /// not the folders above it: a path mistyped deep in the tree is an error, not a new hub
+    /// somewhere unexpected.
+    static func makeFolder(of path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw MissingFolder(path: folder.path, reason: "is a file, not a folder") }
+            return
+        }
+        guard FileManager.default.fileExists(atPath: folder.deletingLastPathComponent().path) else {
+            throw MissingFolder(path: folder.deletingLastPathComponent().path, reason: "does not exist (only the database's own folder is created)")
+        }
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        } catch {
+            // Another process starting at the same moment may have made it first.
+            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else { throw error }
+        }
+    }
+}
+
+/// The folder a database file would go in cannot be made.
+struct MissingFolder: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "\(path) \(reason)" }
 }
 
 /// Inspection was asked of a file that does not exist.
