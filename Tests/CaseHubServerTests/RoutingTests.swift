@@ -105,6 +105,10 @@ import Testing
             #expect(state["status"] as? String == "approved" && state["decision_id"] as? String == decision["id"] as? String)
             let relayedDecision = try #require(ppaThread.first { $0["relayed_from"] as? String == decision["id"] as? String })
             #expect(relayedDecision["kind"] as? String == "authorization_decision")
+            let relayedData = try #require(relayedDecision["data"] as? JSONObject)
+            #expect(relayedData["request_id"] as? String == request["id"] as? String, "the PPA copy names the request in the PPA thread")
+            #expect(relayedData["note"] as? String == "SEP terbit" && relayedData["decision"] as? String == "approved")
+            #expect(try await hub.get("/v1/cases/\(scene.caseId)/messages/\(request["id"] as? String ?? "")", token: scene.ppa.token).status == .ok)
             let payerCopy = try #require(try await hub.messages(caseId: scene.caseId, thread: "payer").first { $0["id"] as? String == copyId })
             #expect((payerCopy["authorization"] as? JSONObject)?["status"] as? String == "approved")
 

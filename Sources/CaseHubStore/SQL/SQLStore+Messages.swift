@@ -185,7 +185,7 @@ extension SQLStore {
                 content: note.map { ["note": .string($0)] }),
             at: at)
         let copy = NewMessage(
-            body: source.body, kind: source.kind, data: source.data, replyTo: nil, priority: source.priority,
+            body: source.body, kind: source.kind, data: try dataOfCopy(of: source, in: thread, db: db), replyTo: nil, priority: source.priority,
             requiresAck: requiresAck ?? source.requiresAck)
         var (message, _) = try insertMessage(
             copy, id: copyId, caseId: source.caseId, thread: thread, author: actor, parentSeq: relayed.seq, relayedFrom: source.id,

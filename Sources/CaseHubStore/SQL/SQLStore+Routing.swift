@@ -101,6 +101,18 @@ extension SQLStore {
         return request
     }
 
+    /// The data of `source`'s copy in `thread`. A decision's copy names the request as that
+    /// thread knows it (the request's own copy there), so its readers can open what it decides.
+    static func dataOfCopy(of source: Message, in thread: ThreadName, db: any SQLSession) throws -> JSONValue {
+        guard source.kind == .authorizationDecision, let id = source.data["request_id"]?.stringValue,
+            let named = try loadMessage(caseId: source.caseId, id: id, db: db), named.thread != thread,
+            let local = try family(of: original(of: named, db: db), db: db).first(where: { $0.thread == thread }),
+            case .object(var members) = try source.data.parsed()
+        else { return source.data }
+        members["request_id"] = .string(local.id)
+        return .object(members)
+    }
+
     /// Sets the request's state (and its copies') from a decision, logs the change under the
     /// request, and ends the wait for a decision once it is final.
     private static func decide(_ request: Message, by decision: Message, log: inout LogAppender, db: any SQLSession) throws {
