@@ -176,6 +176,18 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.databasePath))
     }
 
+    /// `casehub --version` names the API version the build serves, as its OpenAPI document does.
+    @Test func versionIsTheAPIVersion() async throws {
+        let scratch = try Scratch("version")
+        defer { scratch.remove() }
+        let result = try await runCaseHub(["--version"], in: scratch, environment: scratch.environment())
+        let document = CaseHubBinary.packageRoot.appendingPathComponent("Sources/CaseHubServer/Resources/openapi.json")
+        let openAPI = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: document)) as? [String: Any])
+        let version = try #require((openAPI["info"] as? [String: Any])?["version"] as? String)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == version, "\(result)")
+    }
+
     /// Only admin tokens come from the CLI.
     @Test func tokenIssueRefusesParticipantRoles() async throws {
         let scratch = try Scratch("token")
