@@ -124,6 +124,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Starts the tests' child processes (hubs, peers, sqlite3, psql) without Foundation's
+        // `Process`, whose Linux `run()` crashes now and then; used by the test targets only.
+        .target(
+            name: "CaseHubTestSupport",
+            path: "Tests/CaseHubTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CaseHubCoreTests",
             dependencies: ["CaseHubCore"],
@@ -156,6 +163,7 @@ let package = Package(
                 "CaseHubStore",
                 "CaseHubDelivery",
                 "CaseHubServer",
+                "CaseHubTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -168,6 +176,7 @@ let package = Package(
             name: "CaseHubCLITests",
             dependencies: [
                 "CaseHubCore",
+                "CaseHubTestSupport",
                 // A WebSocket client for the live-stream tests against `casehub serve` processes.
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

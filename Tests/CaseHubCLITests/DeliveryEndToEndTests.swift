@@ -1,3 +1,4 @@
+import CaseHubTestSupport
 import Foundation
 import Testing
 

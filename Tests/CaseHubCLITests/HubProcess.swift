@@ -1,3 +1,4 @@
+import CaseHubTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -84,7 +85,7 @@ struct Scratch: Sendable {
 
 /// One started `casehub` process, its stdout and stderr going to files in the scratch folder.
 final class HubProcess {
-    let process = Process()
+    let process: ChildProcess
     let arguments: [String]
     let stdoutURL: URL
     let stderrURL: URL
@@ -100,23 +101,9 @@ final class HubProcess {
         let stem = "\(tool)-\(command.prefix(20))-\(UUID().uuidString.prefix(8))"
         stdoutURL = scratch.file("\(stem).stdout")
         stderrURL = scratch.file("\(stem).stderr")
-        guard FileManager.default.createFile(atPath: stdoutURL.path, contents: nil),
-            FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        else { throw HarnessError("cannot create output files in \(scratch.url.path)") }
-        let stdout = try FileHandle(forWritingTo: stdoutURL)
-        let stderr = try FileHandle(forWritingTo: stderrURL)
-        defer {
-            try? stdout.close()
-            try? stderr.close()
-        }
-        process.executableURL = URL(fileURLWithPath: try executable ?? CaseHubBinary.path())
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = scratch.url
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
+        process = try ChildProcess(
+            executable: try executable ?? CaseHubBinary.path(), arguments: arguments, environment: environment, directory: scratch.url.path,
+            standardOutput: stdoutURL.path, standardError: stderrURL.path)
     }
 
     var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
@@ -135,27 +122,25 @@ final class HubProcess {
 
     /// Sends `signal` by PID (only while the process still runs).
     func send(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.send(signal)
     }
 
     /// Ends the process whatever its state: SIGTERM, up to `grace` to exit, then SIGKILL; always
     /// reaps it. Safe to call more than once; meant for `defer`.
     func stop(grace: Duration = .seconds(10)) {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
+        process.send(SIGTERM)
         let deadline = ContinuousClock.now + grace
         for _ in 0..<10_000 where process.isRunning && ContinuousClock.now < deadline {
             usleep(20_000)
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 
     /// SIGKILL now, then reap.
     func crash() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 }

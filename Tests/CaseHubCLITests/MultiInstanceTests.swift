@@ -1,3 +1,4 @@
+import CaseHubTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -47,28 +48,15 @@ enum TestPostgres {
         defer { try? FileManager.default.removeItem(at: folder) }
         let outputURL = folder.appendingPathComponent("stdout")
         let errorURL = folder.appendingPathComponent("stderr")
-        for file in [outputURL, errorURL] {
-            guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw HarnessError("cannot create \(file.path)") }
-        }
-        let output = try FileHandle(forWritingTo: outputURL)
-        let errors = try FileHandle(forWritingTo: errorURL)
-        defer {
-            try? output.close()
-            try? errors.close()
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        let process = try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            environment: ProcessInfo.processInfo.environment, standardOutput: outputURL.path, standardError: errorURL.path)
         let deadline = ContinuousClock.now + timeout
         for _ in 0..<1_000_000 where process.isRunning && ContinuousClock.now < deadline {
             usleep(10_000)
         }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            process.send(SIGKILL)
             process.waitUntilExit()
             throw HarnessError("psql -c \(sql.debugDescription) ran longer than \(timeout)")
         }

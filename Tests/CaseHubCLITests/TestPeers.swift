@@ -1,3 +1,4 @@
+import CaseHubTestSupport
 import Foundation
 import Testing
 
@@ -234,32 +235,15 @@ func runPeerScript(
     let outputURL = scratch.file("\(stem).stdout")
     let errorURL = scratch.file("\(stem).stderr")
     try input.write(to: inputURL)
-    for url in [outputURL, errorURL] {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw HarnessError("cannot create \(url.path)") }
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: PeerScripts.env)
-    process.arguments = [python, PeerScripts.path(script)] + arguments
-    process.environment = PeerScripts.environment
-    process.currentDirectoryURL = scratch.url
-    let stdin = try FileHandle(forReadingFrom: inputURL)
-    let stdout = try FileHandle(forWritingTo: outputURL)
-    let stderr = try FileHandle(forWritingTo: errorURL)
-    defer {
-        try? stdin.close()
-        try? stdout.close()
-        try? stderr.close()
-    }
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
+    let process = try ChildProcess(
+        executable: PeerScripts.env, arguments: [python, PeerScripts.path(script)] + arguments, environment: PeerScripts.environment,
+        directory: scratch.url.path, standardInput: inputURL.path, standardOutput: outputURL.path, standardError: errorURL.path)
     let deadline = ContinuousClock.now + timeout
     for _ in 0..<100_000 where process.isRunning && ContinuousClock.now < deadline {
         try? await Task.sleep(for: .milliseconds(10))
     }
     if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
         throw HarnessError("\(script) ran longer than \(timeout)")
     }

@@ -1,6 +1,7 @@
 import CaseHubCore
 import CaseHubServer
 import CaseHubStore
+import CaseHubTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -243,18 +244,17 @@ func entry(_ entries: [JSONObject], type: String, messageId: String) -> JSONObje
 
 /// Runs the sqlite3 command-line tool on a database file and returns its standard output.
 func sqlite3(_ path: String, _ sql: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-cmd", ".timeout 10000", path, sql]
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    let output = path + ".sqlite3-\(UUID().uuidString.prefix(8))"
+    defer {
+        try? FileManager.default.removeItem(atPath: output + ".stdout")
+        try? FileManager.default.removeItem(atPath: output + ".stderr")
+    }
+    let process = try ChildProcess(
+        executable: "/usr/bin/sqlite3", arguments: ["-cmd", ".timeout 10000", path, sql], environment: [:],
+        standardOutput: output + ".stdout", standardError: output + ".stderr")
     process.waitUntilExit()
-    let errorText = String(decoding: errorData, as: UTF8.self)
+    let errorText = (try? String(contentsOfFile: output + ".stderr", encoding: .utf8)) ?? ""
     #expect(process.terminationStatus == 0, "sqlite3 failed: \(errorText)")
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let text = (try? String(contentsOfFile: output + ".stdout", encoding: .utf8)) ?? ""
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }
