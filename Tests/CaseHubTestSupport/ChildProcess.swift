@@ -97,7 +97,12 @@ public final class ChildProcess: Sendable {
         reaped.withLock { status in
             if status != nil { return status }
             var raw: Int32 = 0
-            if waitpid(processIdentifier, &raw, WNOHANG) == processIdentifier { status = raw }
+            switch waitpid(processIdentifier, &raw, WNOHANG) {
+            case processIdentifier: status = raw
+            // Reaped by someone else: ended, its status unknown (reported as exit status 255).
+            case -1 where errno == ECHILD: status = 255 << 8
+            default: break
+            }
             return status
         }
     }
