@@ -66,6 +66,9 @@ struct Serve: AsyncParsableCommand {
         } catch let error as IOError where !listening.load(ordering: .relaxed) && Self.listenErrors.contains(error.errnoCode) {
             // The port is taken, or not ours to take: a start-up error like the configuration's.
             throw Fatal.exit(2, "cannot listen on \(host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))")
+        } catch where !listening.load(ordering: .relaxed) && (error is SocketAddressError || error is SocketAddressError.UnknownHost) {
+            // A host name that does not resolve: as much a start-up error as a malformed one.
+            throw Fatal.exit(2, "host: cannot listen on \(host):\(configuration.port): \(error)")
         }
     }
 }

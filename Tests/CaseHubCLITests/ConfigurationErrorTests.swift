@@ -57,6 +57,15 @@ struct ConfigurationErrorTests {
 
     @Test func listenAddressThatIsNoHost() async throws {
         try await Self.serveMustFail("env-host", environment: ["CASEHUB_HOST": "not..a..host"], naming: ["CASEHUB_HOST"])
+        try await Self.serveMustFail("env-host-digits", environment: ["CASEHUB_HOST": "999.1.1.1"], naming: ["CASEHUB_HOST"])
+    }
+
+    /// A well-formed host name that does not resolve stops start-up the same way (`.invalid`
+    /// never resolves, RFC 2606).
+    @Test func listenHostThatDoesNotResolve() async throws {
+        try await Self.serveMustFail(
+            "host-unresolved", arguments: ["--host", "no-such-host.invalid"], environment: ["CASEHUB_LOG_LEVEL": "error"],
+            naming: ["host", "no-such-host.invalid"])
     }
 
     @Test func databaseURLOfAnUnknownKind() async throws {

@@ -211,6 +211,13 @@ struct BadInputTests {
                     try await hub.post(uri, token: hub.adminToken, json: #"{"body": "x", "kind": "\#(kind)"}"#), .badRequest, "invalid_request",
                     naming: "kind")
             }
+            // The kinds offered are the ones a client may post.
+            let unknown = try await hub.post(uri, token: hub.adminToken, json: #"{"body": "x", "kind": "sms"}"#)
+            let message = try #require((unknown.object?["error"] as? JSONObject)?["message"] as? String)
+            #expect(message.contains("authorization_decision") && !message.contains("milestone") && !message.contains("system"), "\(message)")
+            expectError(
+                try await hub.post(uri, token: hub.adminToken, json: #"{"body": "x", "kind": "system"}"#), .badRequest, "invalid_request",
+                naming: "written by the hub only")
         }
     }
 

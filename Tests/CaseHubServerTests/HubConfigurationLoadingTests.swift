@@ -163,6 +163,7 @@ import Testing
         ("public_url: ftp://rs.example.id\n", "public_url"),
         ("host: not..a..host\n", "host"),
         ("host: \"10.0.0.1 \"\n", "host"),
+        ("host: 999.1.1.1\n", "host"),
         ("access:\n  family: [kitchen]\n", "access.family"),
         ("access:\n  admin: [family]\n", "access.admin"),
         ("- just\n- a list\n", "config"),

@@ -111,6 +111,28 @@ import Testing
         }
     }
 
+    /// A relay is recorded in its source's thread, but it names the thread it copied into and
+    /// carries the note meant for it: readers of the source alone never see it.
+    @Test func aRelayIntoAThreadTheReaderCannotSeeIsNotStreamed() async throws {
+        try await withLiveHub { hub in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            let manager = try await hub.addParticipant(caseId: caseId, role: "case_manager")
+            let source = try await hub.postMessage(caseId: caseId, thread: "family", body: "Keluarga setuju")
+            let relay = try await hub.post(
+                "/v1/cases/\(caseId)/messages/\(try #require(source["id"] as? String))/relay", token: manager.token,
+                json: #"{"to": "payer", "note": "CATATAN-PENJAMIN"}"#)
+            #expect(relay.status == .created, "\(relay)")
+            _ = try await hub.postMessage(caseId: caseId, thread: "family", body: "Kabar berikutnya")
+            let frames = try await collect(hub, caseId: caseId, headers: bearer(family.token)) { $0.count == 2 }
+            #expect(frames.compactMap { $0["type"] as? String } == ["message.posted", "message.posted"])
+            let managerFrames = try await collect(hub, caseId: caseId, headers: bearer(manager.token)) {
+                $0.contains { $0["type"] as? String == "message.relayed" }
+            }
+            #expect(managerFrames.contains { ($0["content"] as? JSONObject)?["note"] as? String == "CATATAN-PENJAMIN" })
+        }
+    }
+
     @Test func readMarkersMoveLiveForViewersOfTheirThreadOnly() async throws {
         try await withLiveHub { hub in
             let caseId = try #require(try await hub.createCase()["id"] as? String)
@@ -240,6 +262,25 @@ import Testing
             #expect(try await hub.request(.delete, participant, token: hub.adminToken).status == .ok)
             let close = try await socket.value
             #expect(close?.closeCode == .unknown(4003), "\(String(describing: close))")
+        }
+    }
+
+    /// A socket asked to start far past the log's end still hears of its own removal at once.
+    @Test func aSocketStartingPastTheLogsEndClosesWhenItsAccessEnds() async throws {
+        try await withLiveHub(accessCheckInterval: .seconds(60)) { hub, _ in
+            let caseId = try #require(try await hub.createCase()["id"] as? String)
+            let family = try await hub.addParticipant(caseId: caseId, role: "family")
+            let participant = "/v1/cases/\(caseId)/participants/\(try #require(family.participant["id"] as? String))"
+            let frames = FrameBox()
+            let socket = Task { try await readToClose(hub, caseId: caseId, token: family.token, after: 100_000, into: frames) }
+            try await Task.sleep(for: .milliseconds(500))
+            let removedAt = ContinuousClock.now
+            #expect(try await hub.request(.delete, participant, token: hub.adminToken).status == .ok)
+            let close = try await socket.value
+            // Long before the next check of the token (a minute away).
+            #expect(ContinuousClock.now - removedAt < .seconds(20))
+            #expect(close?.closeCode == .unknown(4003) && close?.reason?.hasPrefix("access to the case ended") == true, "\(String(describing: close))")
+            #expect(frames.all.isEmpty)
         }
     }
 

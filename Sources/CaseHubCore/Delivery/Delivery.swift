@@ -126,7 +126,7 @@ public struct DeliveryQuery: Sendable {
     public var status: Delivery.Status?
     public var caseId: String?
     public var endpointId: String?
-    /// Only deliveries of events in these threads (and of case-level events); nil for all.
+    /// Only deliveries of events in these threads (never those of case-level events); nil for all.
     public var threads: Set<ThreadName>?
     public var limit: Int
     /// The last delivery id of the previous page (newest first).

@@ -62,10 +62,11 @@ extension HubConfiguration {
     }
 
     /// A DNS name, a final dot allowed; underscores too, as container networks name services.
+    /// Its last label is not all digits (RFC 3696 §2): `999.1.1.1` is a mistyped address.
     private static func isHostName(_ text: String) -> Bool {
         let name = text.hasSuffix(".") ? String(text.dropLast()) : text
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        return !name.isEmpty && name.utf8.count <= 253
+        return !name.isEmpty && name.utf8.count <= 253 && !(labels.last?.allSatisfy(\.isNumber) ?? true)
             && labels.allSatisfy { label in
                 !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
                     && label.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") }

@@ -53,4 +53,10 @@ extension HubAPI {
     func visibleThreads(for principal: Principal) -> [ThreadName] {
         policy.threads(for: principal.role)
     }
+
+    /// Whether the caller reads every thread, and so also what concerns the case as a whole
+    /// (a milestone's deliveries, say, whose audience it could otherwise not see).
+    func readsEveryThread(_ principal: Principal) -> Bool {
+        principal.isAdmin || Set(visibleThreads(for: principal)).count == ThreadName.allCases.count
+    }
 }

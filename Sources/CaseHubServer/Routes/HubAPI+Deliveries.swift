@@ -12,9 +12,14 @@ extension HubAPI {
             let caseId = request.queryString("case")
             try requireDeliveryAccess(caller, caseId: caseId)
             let limit = try request.queryInt("limit", in: 1...200) ?? 50
+            let before = try request.queryString("before").map { before in
+                // `before` is the id of a delivery of an earlier page.
+                guard Identifier.isWellFormed(before) else { throw CaseHubError.invalidRequest(field: "before", "is not a delivery id") }
+                return before
+            }
             var query = DeliveryQuery(
-                caseId: caseId, endpointId: request.queryString("endpoint"), threads: caller.isAdmin ? nil : Set(visibleThreads(for: caller)),
-                limit: limit + 1, before: request.queryString("before"))
+                caseId: caseId, endpointId: request.queryString("endpoint"), threads: readsEveryThread(caller) ? nil : Set(visibleThreads(for: caller)),
+                limit: limit + 1, before: before)
             if let status = request.queryString("status") {
                 guard let value = Delivery.Status(rawValue: status) else {
                     throw CaseHubError.invalidRequest(
@@ -35,7 +40,8 @@ extension HubAPI {
             let caller = try context.caller()
             let id = try context.parameters.require("delivery")
             guard let delivery = try await store.delivery(id: id),
-                caller.isAdmin || (caller.canSee(caseId: delivery.caseId) && delivery.thread.map { policy.canAccess(caller.role, thread: $0) } ?? true)
+                caller.isAdmin
+                    || (caller.canSee(caseId: delivery.caseId) && delivery.thread.map { policy.canAccess(caller.role, thread: $0) } ?? readsEveryThread(caller))
             else {
                 throw CaseHubError.notFound("no such delivery")
             }

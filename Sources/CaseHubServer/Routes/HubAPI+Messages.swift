@@ -113,8 +113,10 @@ extension HubAPI {
     static let maximumBodyBytes = 64 * 1024
 
     static func newMessage(from body: RequestBody) throws -> NewMessage {
-        let kind: Message.Kind = try body.choice("kind", default: .text)
-        guard !kind.isHubAuthored else { throw CaseHubError.invalidRequest(field: "kind", "'\(kind.rawValue)' messages are written by the hub only") }
+        if let named = try body.optionalString("kind").flatMap(Message.Kind.init(rawValue:)), named.isHubAuthored {
+            throw CaseHubError.invalidRequest(field: "kind", "'\(named.rawValue)' messages are written by the hub only")
+        }
+        let kind: Message.Kind = try body.choice("kind", default: .text, among: Message.Kind.allCases.filter { !$0.isHubAuthored })
         // A structured message says its piece in `data`; its body is an optional summary.
         let text =
             try kind == .text

@@ -91,7 +91,15 @@ struct CaseStream: Sendable {
     private func send(to subscriber: Subscriber, outbound: WebSocketOutboundWriter) async throws {
         let subscription = store.caseChanges.subscribe(caseId: subscriber.caseId)
         defer { subscription.cancel() }
-        var last = subscriber.after
+        // Read from the log's end at the latest, even for an `after` beyond it: the entries
+        // that may end this reader's access must be seen however far ahead it asked to start.
+        // Access is checked once more after the end is read, for an ending logged before it.
+        let end = try await store.logSeq(caseId: subscriber.caseId)
+        if subscriber.after > end, try await !stillMember(subscriber) {
+            try await outbound.close(.unknown(Self.accessEndedCloseCode), reason: "access to the case ended")
+            return
+        }
+        var last = min(subscriber.after, end)
         var behindSince: ContinuousClock.Instant?
         var accessCheckedAt = ContinuousClock.now
         while !Task.isCancelled {
@@ -101,7 +109,7 @@ struct CaseStream: Sendable {
                     try await outbound.close(.unknown(Self.accessEndedCloseCode), reason: "access to the case ended: \(entry.type)")
                     return
                 }
-                if subscriber.sees(entry) { try await outbound.write(.text(entry.json.canonicalString)) }
+                if entry.seq > subscriber.after, subscriber.sees(entry) { try await outbound.write(.text(entry.json.canonicalString)) }
                 last = entry.seq
             }
             guard page.hasMore else {

@@ -36,7 +36,7 @@ extension SQLStore {
             if let threads = query.threads {
                 let names = threads.map(\.rawValue).sorted()
                 let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
-                conditions.append(names.isEmpty ? "thread IS NULL" : "(thread IS NULL OR thread IN (\(placeholders)))")
+                conditions.append(names.isEmpty ? "1 = 0" : "thread IN (\(placeholders))")
                 arguments.append(contentsOf: names)
             }
             if let before = query.before {

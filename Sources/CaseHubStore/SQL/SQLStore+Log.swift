@@ -7,9 +7,18 @@ extension SQLStore {
         let visible = threads.map { "'\($0.rawValue)'" }.sorted().joined(separator: ",")
         let threadFilter = threads.count == ThreadName.allCases.count ? "" : " AND (thread IS NULL OR thread IN (\(visible)))"
         return try await readAtLength { db in
-            let entries = try db.fetch(
-                "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
-                [caseId, after, limit + 1], as: RowDecoding.logEntry)
+            // The SQL filter sees only each entry's own thread; what else an entry tells of
+            // (`LogEntry.isVisible`) may hide more, so rows are read until the page is full.
+            var entries: [LogEntry] = []
+            var last = after
+            while entries.count <= limit {
+                let rows = try db.fetch(
+                    "SELECT \(Columns.logEntry) FROM log_entries WHERE case_id = ? AND seq > ?\(threadFilter) ORDER BY seq LIMIT ?",
+                    [caseId, last, limit + 1], as: RowDecoding.logEntry)
+                entries += rows.filter { $0.isVisible(toReaderOf: threads) }
+                guard let next = rows.last?.seq, rows.count > limit else { break }
+                last = next
+            }
             return LogPage(entries: Array(entries.prefix(limit)), hasMore: entries.count > limit)
         }
     }
