@@ -65,6 +65,15 @@ import Glibc
         #expect(run.stdout == "/dev/null\n\(scratch.file("stdout").path)\n\(scratch.file("stderr").path)\n", "\(run)")
     }
 
+    /// A child someone else reaped has ended, its status unknown: waiting never hangs on it.
+    @Test(.timeLimit(.minutes(1))) func aChildReapedElsewhereCountsAsEnded() throws {
+        let process = try ChildProcess(executable: "/bin/true", arguments: [], environment: [:])
+        var status: Int32 = 0
+        #expect(waitpid(process.processIdentifier, &status, 0) == process.processIdentifier)
+        process.waitUntilExit()
+        #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 255)
+    }
+
     @Test func aMissingExecutableIsAnError() {
         #expect(throws: ChildProcessError.self) {
             _ = try ChildProcess(executable: "/nonexistent/casehub", arguments: [], environment: [:])
